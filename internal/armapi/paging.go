@@ -1,0 +1,72 @@
+package armapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Paging bounds.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// Page is the request's position in a list: the key to continue after and
+// the page size.
+type Page struct {
+	After string
+	Limit int
+}
+
+// PageFrom reads $skipToken and $top from the request. A malformed token is
+// a 400 InvalidSkipToken.
+func PageFrom(r *http.Request) (Page, error) {
+	q := r.URL.Query()
+	p := Page{Limit: DefaultPageSize}
+	if t := q.Get("$top"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n <= 0 {
+			return p, BadRequest("InvalidQueryParameterValue", "The value '%s' of $top is not a positive integer.", t)
+		}
+		p.Limit = min(n, MaxPageSize)
+	}
+	if tok := q.Get("$skipToken"); tok != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil {
+			return p, BadRequest("InvalidSkipToken", "The $skipToken value is malformed.")
+		}
+		p.After = string(raw)
+	}
+	return p, nil
+}
+
+// NextLink builds the absolute https link to the page after key, carrying
+// every query parameter of r (api-version among them).
+func NextLink(r *http.Request, key string) string {
+	q := r.URL.Query()
+	q.Set("$skipToken", base64.RawURLEncoding.EncodeToString([]byte(key)))
+	u := url.URL{Scheme: "https", Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// List is the ARM list envelope.
+type List struct {
+	Value    []json.RawMessage `json:"value"`
+	NextLink string            `json:"nextLink,omitempty"`
+}
+
+// WriteList writes items as {"value":[…],"nextLink":…}; lastKey is the key
+// of the last item when more may follow, "" otherwise.
+func WriteList(w http.ResponseWriter, r *http.Request, items []json.RawMessage, lastKey string) {
+	l := List{Value: items}
+	if l.Value == nil {
+		l.Value = []json.RawMessage{}
+	}
+	if lastKey != "" {
+		l.NextLink = NextLink(r, lastKey)
+	}
+	WriteJSON(w, http.StatusOK, l)
+}

@@ -1,0 +1,238 @@
+// Package armid parses and compares Azure Resource Manager resource IDs.
+//
+// ARM treats resource IDs, names and path segments case-insensitively, so
+// every comparison here folds case while the original spelling is kept for
+// display. IDs are parsed in this one place; handlers never split paths
+// themselves.
+package armid
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// ID is a parsed ARM resource ID such as
+// /subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}/{name}[/{type}/{name}…].
+// Extension resources (a provider segment after a resource) are kept as a
+// chain of Parent IDs.
+type ID struct {
+	// Subscription is the subscription GUID ("" for tenant-level IDs).
+	Subscription string
+	// ResourceGroup is the resource group name ("" when absent).
+	ResourceGroup string
+	// Namespace is the resource provider namespace, e.g. Microsoft.Security.
+	Namespace string
+	// Types are the resource type segments below the namespace, e.g.
+	// ["automations"] or ["secureScores","secureScoreControls"].
+	Types []string
+	// Names are the names matching Types one for one.
+	Names []string
+	// Parent is the resource an extension resource is attached to, or nil.
+	Parent *ID
+}
+
+// Error is returned for malformed IDs.
+type Error struct {
+	ID     string
+	Reason string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("invalid resource id %q: %s", e.ID, e.Reason) }
+
+// Parse parses an absolute ARM resource ID. Literal segments
+// ("subscriptions", "resourceGroups", "providers") match case-insensitively.
+func Parse(s string) (*ID, error) {
+	if !strings.HasPrefix(s, "/") {
+		return nil, &Error{s, "must start with '/'"}
+	}
+	segs := strings.Split(strings.TrimSuffix(s[1:], "/"), "/")
+	for _, seg := range segs {
+		if seg == "" {
+			return nil, &Error{s, "empty path segment"}
+		}
+	}
+	id, rest, err := parseScope(s, segs)
+	if err != nil {
+		return nil, err
+	}
+	for len(rest) > 0 {
+		if !strings.EqualFold(rest[0], "providers") {
+			return nil, &Error{s, fmt.Sprintf("unexpected segment %q", rest[0])}
+		}
+		if len(rest) < 4 {
+			return nil, &Error{s, "provider segment needs a namespace, a type and a name"}
+		}
+		child := &ID{Subscription: id.Subscription, ResourceGroup: id.ResourceGroup, Namespace: rest[1]}
+		if id.Namespace != "" {
+			p := *id
+			child.Parent = &p
+		}
+		rest = rest[2:]
+		for len(rest) > 0 && !strings.EqualFold(rest[0], "providers") {
+			if len(rest) < 2 {
+				return nil, &Error{s, fmt.Sprintf("resource type %q has no name", rest[0])}
+			}
+			child.Types = append(child.Types, rest[0])
+			child.Names = append(child.Names, rest[1])
+			rest = rest[2:]
+		}
+		id = child
+	}
+	return id, nil
+}
+
+func parseScope(s string, segs []string) (*ID, []string, error) {
+	id := &ID{}
+	if len(segs) == 0 || segs[0] == "" {
+		return nil, nil, &Error{s, "empty"}
+	}
+	if strings.EqualFold(segs[0], "providers") {
+		return id, segs, nil
+	}
+	if !strings.EqualFold(segs[0], "subscriptions") {
+		return nil, nil, &Error{s, fmt.Sprintf("unexpected segment %q", segs[0])}
+	}
+	if len(segs) < 2 {
+		return nil, nil, &Error{s, "missing subscription id"}
+	}
+	if !IsGUID(segs[1]) {
+		return nil, nil, &Error{s, fmt.Sprintf("subscription id %q is not a GUID", segs[1])}
+	}
+	id.Subscription = strings.ToLower(segs[1])
+	rest := segs[2:]
+	if len(rest) > 0 && strings.EqualFold(rest[0], "resourceGroups") {
+		if len(rest) < 2 {
+			return nil, nil, &Error{s, "missing resource group name"}
+		}
+		if err := ValidateResourceGroupName(rest[1]); err != nil {
+			return nil, nil, &Error{s, err.Error()}
+		}
+		id.ResourceGroup = rest[1]
+		rest = rest[2:]
+	}
+	return id, rest, nil
+}
+
+// IsResource reports whether the ID names a provider resource (not just a
+// subscription or resource group scope).
+func (id *ID) IsResource() bool { return id.Namespace != "" }
+
+// Type returns the full resource type, e.g. Microsoft.Security/automations.
+func (id *ID) Type() string {
+	if id.Namespace == "" {
+		if id.ResourceGroup != "" {
+			return "Microsoft.Resources/resourceGroups"
+		}
+		if id.Subscription != "" {
+			return "Microsoft.Resources/subscriptions"
+		}
+		return ""
+	}
+	return id.Namespace + "/" + strings.Join(id.Types, "/")
+}
+
+// Name returns the last name segment.
+func (id *ID) Name() string {
+	if len(id.Names) > 0 {
+		return id.Names[len(id.Names)-1]
+	}
+	if id.ResourceGroup != "" {
+		return id.ResourceGroup
+	}
+	return id.Subscription
+}
+
+// String renders the ID in canonical form: literal segments in their ARM
+// casing, names as given.
+func (id *ID) String() string {
+	var b strings.Builder
+	if id.Parent != nil {
+		b.WriteString(id.Parent.String())
+	} else {
+		if id.Subscription != "" {
+			b.WriteString("/subscriptions/")
+			b.WriteString(id.Subscription)
+		}
+		if id.ResourceGroup != "" {
+			b.WriteString("/resourceGroups/")
+			b.WriteString(id.ResourceGroup)
+		}
+	}
+	if id.Namespace != "" {
+		b.WriteString("/providers/")
+		b.WriteString(id.Namespace)
+		for i := range id.Types {
+			b.WriteString("/")
+			b.WriteString(id.Types[i])
+			b.WriteString("/")
+			b.WriteString(id.Names[i])
+		}
+	}
+	return b.String()
+}
+
+// Key is the case-folded canonical form, suitable as a map or database key.
+func (id *ID) Key() string { return strings.ToLower(id.String()) }
+
+// Key folds an ID string to its comparison key without parsing it.
+func Key(s string) string { return strings.ToLower(strings.TrimSuffix(s, "/")) }
+
+// Equal compares two ID strings case-insensitively.
+func Equal(a, b string) bool { return strings.EqualFold(strings.TrimSuffix(a, "/"), strings.TrimSuffix(b, "/")) }
+
+// Contains reports whether the resource named by child lies within scope
+// (equal to it, or below it). Both are ID strings; comparison folds case.
+func Contains(scope, child string) bool {
+	s, c := Key(scope), Key(child)
+	if s == c {
+		return true
+	}
+	return strings.HasPrefix(c, s+"/")
+}
+
+// SubscriptionID returns the scope ID of a subscription.
+func SubscriptionID(sub string) string { return "/subscriptions/" + strings.ToLower(sub) }
+
+// ResourceGroupID returns the ID of a resource group.
+func ResourceGroupID(sub, rg string) string {
+	return "/subscriptions/" + strings.ToLower(sub) + "/resourceGroups/" + rg
+}
+
+var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsGUID reports whether s is a GUID in the 8-4-4-4-12 form.
+func IsGUID(s string) bool { return guidRe.MatchString(s) }
+
+var rgRe = regexp.MustCompile(`^[-\w\._\(\)]+$`)
+
+// ValidateResourceGroupName applies ARM's rules: 1–90 characters of letters,
+// digits, underscores, hyphens, periods and parentheses, not ending in a period.
+func ValidateResourceGroupName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("resource group name is empty")
+	case len(name) > 90:
+		return fmt.Errorf("resource group name %q is longer than 90 characters", name)
+	case !rgRe.MatchString(name):
+		return fmt.Errorf("resource group name %q may only contain letters, digits, '_', '-', '.', '(' and ')'", name)
+	case strings.HasSuffix(name, "."):
+		return fmt.Errorf("resource group name %q must not end with a period", name)
+	}
+	return nil
+}
+
+// ScopeOf returns the longest prefix of an ARM request path that parses as
+// a resource ID or scope, e.g. the subscription of
+// /subscriptions/{s}/resourceGroups (a collection path). It returns "" when
+// no prefix parses.
+func ScopeOf(path string) string {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for n := len(segs); n > 0; n-- {
+		p := "/" + strings.Join(segs[:n], "/")
+		if _, err := Parse(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}

@@ -1,0 +1,137 @@
+// Package config holds the settings of `sluice serve`, read from a strict
+// YAML file (unknown keys are errors) and overridden by flags.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration. YAML keys are the lowerCamel field names.
+type Config struct {
+	// Data is the data directory (store, keys, certificates).
+	Data string `yaml:"data"`
+	// Addr is the HTTPS listen address.
+	Addr string `yaml:"addr"`
+	// TLSCert and TLSKey name a certificate to serve instead of the
+	// generated one.
+	TLSCert string `yaml:"tlsCert"`
+	TLSKey  string `yaml:"tlsKey"`
+	// Hostnames are added to the generated server certificate.
+	Hostnames []string `yaml:"hostnames"`
+	// PublicURL is the external base URL (default https://<addr>).
+	PublicURL string `yaml:"publicURL"`
+	// LogFormat is text or json; LogLevel debug, info, warn or error.
+	LogFormat string `yaml:"logFormat"`
+	LogLevel  string `yaml:"logLevel"`
+	// Demo seeds a demo estate at first start.
+	Demo bool `yaml:"demo"`
+	// ShutdownTimeout bounds how long in-flight requests may finish.
+	ShutdownTimeout Duration `yaml:"shutdownTimeout"`
+	Auth            Auth     `yaml:"auth"`
+	Store           Store    `yaml:"store"`
+}
+
+// Auth configures the built-in token issuer.
+type Auth struct {
+	Issuer   string `yaml:"issuer"`
+	Audience string `yaml:"audience"`
+}
+
+// Store configures the embedded store.
+type Store struct {
+	// Synchronous is SQLite's synchronous mode: FULL (default) or NORMAL.
+	Synchronous string `yaml:"synchronous"`
+}
+
+// Duration is a time.Duration written as "30s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the embedded default configuration.
+func Default() Config {
+	return Config{
+		Data:            "./data",
+		Addr:            "127.0.0.1:8443",
+		LogFormat:       "text",
+		LogLevel:        "info",
+		ShutdownTimeout: Duration(15 * time.Second),
+		Store:           Store{Synchronous: "FULL"},
+	}
+}
+
+// Load reads a YAML file over the defaults. Unknown keys are errors.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	if err := Parse(data, &cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes YAML into cfg strictly.
+func Parse(data []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return cfg.Validate()
+}
+
+// Validate checks the values.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Data == "" {
+		errs = append(errs, errors.New("data: must not be empty"))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr: %w", err))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tlsCert and tlsKey must be given together"))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("logFormat: %q is not text or json", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("logLevel: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	switch c.Store.Synchronous {
+	case "FULL", "NORMAL":
+	default:
+		errs = append(errs, fmt.Errorf("store.synchronous: %q is not FULL or NORMAL", c.Store.Synchronous))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("shutdownTimeout: must be positive"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,69 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations are applied in order, each once; never edit a released one.
+var migrations = []string{
+	`CREATE TABLE resources (
+		kind    TEXT NOT NULL,
+		key     TEXT NOT NULL,
+		id      TEXT NOT NULL,
+		parent  TEXT NOT NULL DEFAULT '',
+		body    BLOB NOT NULL,
+		etag    TEXT NOT NULL DEFAULT '',
+		created INTEGER NOT NULL,
+		updated INTEGER NOT NULL,
+		PRIMARY KEY (kind, key)
+	) WITHOUT ROWID;
+	CREATE INDEX resources_parent ON resources (kind, parent, key);
+	CREATE TABLE events (
+		seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+		id             TEXT NOT NULL UNIQUE,
+		source         TEXT NOT NULL,
+		tenant         TEXT NOT NULL DEFAULT '',
+		subscription   TEXT NOT NULL DEFAULT '',
+		resource_group TEXT NOT NULL DEFAULT '',
+		resource_id    TEXT NOT NULL DEFAULT '',
+		time           INTEGER NOT NULL,
+		body           BLOB NOT NULL,
+		extra          BLOB
+	);
+	CREATE INDEX events_time ON events (time);`,
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var have int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this binary (%d)", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, v, time.Now().Unix()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("record migration %d: %w", v, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit migration %d: %w", v, err)
+		}
+	}
+	return nil
+}

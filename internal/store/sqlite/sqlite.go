@@ -1,0 +1,285 @@
+// Package sqlite is the embedded Store: one SQLite database file in WAL mode
+// with a single writer goroutine that commits concurrent updates in groups
+// (many records per transaction, one fsync per group) and a pool of
+// read-only connections.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"sluice/internal/store"
+)
+
+// Options tune the store.
+type Options struct {
+	// Synchronous is SQLite's synchronous pragma: FULL (default, durable on
+	// power loss) or NORMAL (durable on process crash only).
+	Synchronous string
+	// MaxGroup bounds how many Update calls share one transaction.
+	MaxGroup int
+	// Readers is the size of the read connection pool.
+	Readers int
+}
+
+// DB is the SQLite Store.
+type DB struct {
+	w, r    *sql.DB
+	stmts   stmts
+	reqs    chan *request
+	closing chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+	group   int
+}
+
+type request struct {
+	ctx  context.Context
+	fn   func(store.Tx) error
+	done chan error
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database in dir/sluice.db and applies
+// the schema migrations.
+func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
+	if opts.Synchronous == "" {
+		opts.Synchronous = "FULL"
+	}
+	if opts.MaxGroup <= 0 {
+		opts.MaxGroup = 512
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = 4
+	}
+	path := filepath.Join(dir, "sluice.db")
+	dsn := func(extra ...string) string {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous("+opts.Synchronous+")")
+		q.Add("_pragma", "foreign_keys(1)")
+		for i := 0; i+1 < len(extra); i += 2 {
+			q.Add(extra[i], extra[i+1])
+		}
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open readers %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(opts.Readers)
+	r.SetMaxIdleConns(opts.Readers)
+	db := &DB{w: w, r: r, reqs: make(chan *request, opts.MaxGroup), closing: make(chan struct{}),
+		stopped: make(chan struct{}), group: opts.MaxGroup}
+	if err := db.stmts.prepare(ctx, w); err != nil {
+		db.Close()
+		return nil, err
+	}
+	go db.writer()
+	return db, nil
+}
+
+// Update runs fn in a grouped transaction and returns after it is durably
+// committed (or with fn's error, in which case none of fn's writes remain).
+func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
+	req := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case <-db.closing:
+		return store.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	case db.reqs <- req:
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-db.stopped:
+		// The writer may have answered just before it stopped.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return store.ErrClosed
+		}
+	}
+}
+
+func (db *DB) writer() {
+	defer close(db.stopped)
+	batch := make([]*request, 0, db.group)
+	for {
+		var first *request
+		select {
+		case first = <-db.reqs:
+		case <-db.closing:
+			// Drain what was queued before closing, then stop.
+			for {
+				select {
+				case req := <-db.reqs:
+					db.commit([]*request{req})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < db.group {
+			select {
+			case req := <-db.reqs:
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+// commit runs a group of requests in one transaction, each under its own
+// savepoint, and answers every request after the commit.
+func (db *DB) commit(batch []*request) {
+	errs := make([]error, len(batch))
+	ctx := context.Background()
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		for _, req := range batch {
+			req.done <- fmt.Errorf("begin transaction: %w", err)
+		}
+		return
+	}
+	t := &txn{tx: tx, db: db}
+	for i, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = t.Savepoint(req.ctx, req.fn)
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("commit: %w", err)
+			}
+		}
+	}
+	for i, req := range batch {
+		req.done <- errs[i]
+	}
+}
+
+// Get reads one record.
+func (db *DB) Get(ctx context.Context, kind, key string) (*store.Record, error) {
+	return get(ctx, db.r, kind, key)
+}
+
+// List reads records in key order.
+func (db *DB) List(ctx context.Context, opts store.ListOptions) ([]*store.Record, error) {
+	return list(ctx, db.r, opts)
+}
+
+// Count counts records.
+func (db *DB) Count(ctx context.Context, opts store.ListOptions) (int, error) {
+	return count(ctx, db.r, opts)
+}
+
+// Events reads events after a sequence number.
+func (db *DB) Events(ctx context.Context, after int64, limit int) ([]*store.Event, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, id, source, tenant, subscription, resource_group, resource_id, time, body, extra
+		FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.Event
+	for rows.Next() {
+		ev := &store.Event{}
+		var ts int64
+		if err := rows.Scan(&ev.Seq, &ev.ID, &ev.Source, &ev.Tenant, &ev.Subscription, &ev.ResourceGroup,
+			&ev.ResourceID, &ts, &ev.Body, &ev.Extra); err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		ev.Time = time.Unix(0, ts).UTC()
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// LastSeq returns the highest sequence number ever assigned.
+func (db *DB) LastSeq(ctx context.Context) (int64, error) {
+	var seq sql.NullInt64
+	err := db.r.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'events'`).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("last sequence: %w", err)
+	}
+	return seq.Int64, nil
+}
+
+// PruneEvents deletes events older than before.
+func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.Update(ctx, func(tx store.Tx) error {
+		res, err := tx.(*txn).tx.ExecContext(ctx, `DELETE FROM events WHERE time < ?`, before.UnixNano())
+		if err != nil {
+			return fmt.Errorf("prune events: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// Ping checks that the database answers and its schema is current.
+func (db *DB) Ping(ctx context.Context) error {
+	var v int
+	if err := db.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	if v != len(migrations) {
+		return fmt.Errorf("schema version %d, want %d", v, len(migrations))
+	}
+	return nil
+}
+
+// Close stops accepting updates, commits what was queued, and closes the
+// database. It is safe to call more than once.
+func (db *DB) Close() error {
+	var err error
+	db.once.Do(func() {
+		close(db.closing)
+		if db.stmts.put != nil {
+			<-db.stopped
+		}
+		db.stmts.close()
+		err = errors.Join(db.r.Close(), db.w.Close())
+	})
+	return err
+}

@@ -1,0 +1,220 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"sluice/internal/store"
+)
+
+type stmts struct {
+	put, del, event *sql.Stmt
+}
+
+func (s *stmts) prepare(ctx context.Context, db *sql.DB) error {
+	var err error
+	if s.put, err = db.PrepareContext(ctx, `INSERT INTO resources (kind, key, id, parent, body, etag, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (kind, key) DO UPDATE SET id = excluded.id, parent = excluded.parent, body = excluded.body,
+			etag = excluded.etag, updated = excluded.updated`); err != nil {
+		return fmt.Errorf("prepare put: %w", err)
+	}
+	if s.del, err = db.PrepareContext(ctx, `DELETE FROM resources WHERE kind = ? AND key = ?`); err != nil {
+		return fmt.Errorf("prepare delete: %w", err)
+	}
+	if s.event, err = db.PrepareContext(ctx, `INSERT INTO events (id, source, tenant, subscription, resource_group, resource_id, time, body, extra)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+		return fmt.Errorf("prepare event: %w", err)
+	}
+	return nil
+}
+
+func (s *stmts) close() {
+	for _, st := range []*sql.Stmt{s.put, s.del, s.event} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// txn implements store.Tx on a *sql.Tx.
+type txn struct {
+	tx    *sql.Tx
+	db    *DB
+	depth int
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func (t *txn) Get(ctx context.Context, kind, key string) (*store.Record, error) {
+	return get(ctx, t.tx, kind, key)
+}
+
+func (t *txn) List(ctx context.Context, opts store.ListOptions) ([]*store.Record, error) {
+	return list(ctx, t.tx, opts)
+}
+
+func (t *txn) Count(ctx context.Context, opts store.ListOptions) (int, error) {
+	return count(ctx, t.tx, opts)
+}
+
+func (t *txn) Put(ctx context.Context, rec *store.Record) error {
+	if rec.Kind == "" || rec.Key == "" {
+		return errors.New("store: put needs a kind and a key")
+	}
+	now := time.Now().UTC()
+	if rec.Created.IsZero() {
+		rec.Created = now
+	}
+	if rec.Updated.IsZero() {
+		rec.Updated = now
+	}
+	if rec.Body == nil {
+		rec.Body = []byte{}
+	}
+	_, err := t.tx.StmtContext(ctx, t.db.stmts.put).ExecContext(ctx, rec.Kind, rec.Key, rec.ID, rec.Parent, rec.Body,
+		rec.ETag, rec.Created.UnixNano(), rec.Updated.UnixNano())
+	if err != nil {
+		return fmt.Errorf("put %s %s: %w", rec.Kind, rec.Key, err)
+	}
+	return nil
+}
+
+func (t *txn) Delete(ctx context.Context, kind, key string) (bool, error) {
+	res, err := t.tx.StmtContext(ctx, t.db.stmts.del).ExecContext(ctx, kind, key)
+	if err != nil {
+		return false, fmt.Errorf("delete %s %s: %w", kind, key, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+func (t *txn) AppendEvent(ctx context.Context, ev *store.Event) error {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now().UTC()
+	}
+	res, err := t.tx.StmtContext(ctx, t.db.stmts.event).ExecContext(ctx, ev.ID, ev.Source, ev.Tenant, ev.Subscription,
+		ev.ResourceGroup, ev.ResourceID, ev.Time.UnixNano(), ev.Body, ev.Extra)
+	if err != nil {
+		return fmt.Errorf("append event %s: %w", ev.ID, err)
+	}
+	ev.Seq, err = res.LastInsertId()
+	return err
+}
+
+// Savepoint runs fn under a savepoint; on error (or panic) its writes are
+// rolled back and the rest of the transaction stays intact.
+func (t *txn) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error) {
+	t.depth++
+	name := fmt.Sprintf("sp%d", t.depth)
+	defer func() { t.depth-- }()
+	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("store: update panicked: %v", v)
+		}
+		if err != nil {
+			if _, rbErr := t.tx.ExecContext(context.Background(), "ROLLBACK TO "+name); rbErr != nil {
+				err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
+			}
+		}
+		if _, relErr := t.tx.ExecContext(context.Background(), "RELEASE "+name); relErr != nil && err == nil {
+			err = fmt.Errorf("release savepoint: %w", relErr)
+		}
+	}()
+	return fn(t)
+}
+
+func get(ctx context.Context, q querier, kind, key string) (*store.Record, error) {
+	rec := &store.Record{Kind: kind, Key: key}
+	var created, updated int64
+	err := q.QueryRowContext(ctx, `SELECT id, parent, body, etag, created, updated FROM resources WHERE kind = ? AND key = ?`,
+		kind, key).Scan(&rec.ID, &rec.Parent, &rec.Body, &rec.ETag, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s %s: %w", kind, key, err)
+	}
+	rec.Created, rec.Updated = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
+	return rec, nil
+}
+
+func where(opts store.ListOptions) (string, []any) {
+	var b strings.Builder
+	args := []any{opts.Kind}
+	b.WriteString(" WHERE kind = ?")
+	if opts.Prefix != "" {
+		b.WriteString(" AND key >= ?")
+		args = append(args, opts.Prefix)
+		if hi, ok := upperBound(opts.Prefix); ok {
+			b.WriteString(" AND key < ?")
+			args = append(args, hi)
+		}
+	}
+	if opts.Parent != "" {
+		b.WriteString(" AND parent = ?")
+		args = append(args, opts.Parent)
+	}
+	if opts.After != "" {
+		b.WriteString(" AND key > ?")
+		args = append(args, opts.After)
+	}
+	return b.String(), args
+}
+
+// upperBound returns the smallest string greater than every string with the
+// given prefix, in byte order.
+func upperBound(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+func list(ctx context.Context, q querier, opts store.ListOptions) ([]*store.Record, error) {
+	w, args := where(opts)
+	query := `SELECT key, id, parent, body, etag, created, updated FROM resources` + w + ` ORDER BY key`
+	if opts.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, opts.Limit)
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", opts.Kind, err)
+	}
+	defer rows.Close()
+	var out []*store.Record
+	for rows.Next() {
+		rec := &store.Record{Kind: opts.Kind}
+		var created, updated int64
+		if err := rows.Scan(&rec.Key, &rec.ID, &rec.Parent, &rec.Body, &rec.ETag, &created, &updated); err != nil {
+			return nil, fmt.Errorf("scan %s: %w", opts.Kind, err)
+		}
+		rec.Created, rec.Updated = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
+		out = append(out, rec)
+	}
+	return out, rows.Err()
+}
+
+func count(ctx context.Context, q querier, opts store.ListOptions) (int, error) {
+	w, args := where(opts)
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM resources`+w, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s: %w", opts.Kind, err)
+	}
+	return n, nil
+}
