@@ -179,7 +179,9 @@ func (id *ID) Key() string { return strings.ToLower(id.String()) }
 func Key(s string) string { return strings.ToLower(strings.TrimSuffix(s, "/")) }
 
 // Equal compares two ID strings case-insensitively.
-func Equal(a, b string) bool { return strings.EqualFold(strings.TrimSuffix(a, "/"), strings.TrimSuffix(b, "/")) }
+func Equal(a, b string) bool {
+	return strings.EqualFold(strings.TrimSuffix(a, "/"), strings.TrimSuffix(b, "/"))
+}
 
 // Contains reports whether the resource named by child lies within scope
 // (equal to it, or below it). Both are ID strings; comparison folds case.
