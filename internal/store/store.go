@@ -76,6 +76,7 @@ type Tx interface {
 	Delete(ctx context.Context, kind, key string) (bool, error)
 	AppendEvent(ctx context.Context, ev *Event) error
 	Savepoint(ctx context.Context, fn func(Tx) error) error
+	QueueTx
 }
 
 // Store is the whole storage API. Update runs fn in a transaction that may
@@ -84,12 +85,14 @@ type Tx interface {
 // group is durably committed. fn must not call the Store itself.
 type Store interface {
 	Reader
+	QueueReader
 	Update(ctx context.Context, fn func(Tx) error) error
 	// Events reads up to limit events with Seq > after, in order.
 	Events(ctx context.Context, after int64, limit int) ([]*Event, error)
 	// LastSeq is the highest assigned sequence number (0 when empty).
 	LastSeq(ctx context.Context) (int64, error)
-	// PruneEvents removes events older than before; it returns how many.
+	// PruneEvents removes events older than before that no queue still
+	// references; it returns how many.
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
 	// Ping reports whether the store is open with its migrations applied.
 	Ping(ctx context.Context) error

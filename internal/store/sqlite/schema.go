@@ -34,6 +34,35 @@ var migrations = []string{
 		extra          BLOB
 	);
 	CREATE INDEX events_time ON events (time);`,
+	`CREATE TABLE queue (
+		action   TEXT NOT NULL,
+		seq      INTEGER NOT NULL,
+		event_id TEXT NOT NULL,
+		enqueued INTEGER NOT NULL,
+		PRIMARY KEY (action, seq)
+	) WITHOUT ROWID;
+	CREATE INDEX queue_seq ON queue (seq);
+	CREATE TABLE queue_state (
+		action        TEXT PRIMARY KEY,
+		depth         INTEGER NOT NULL DEFAULT 0,
+		attempts      INTEGER NOT NULL DEFAULT 0,
+		next_attempt  INTEGER NOT NULL DEFAULT 0,
+		first_failure INTEGER NOT NULL DEFAULT 0,
+		last_error    TEXT NOT NULL DEFAULT ''
+	) WITHOUT ROWID;
+	CREATE INDEX queue_state_due ON queue_state (next_attempt) WHERE depth > 0;
+	CREATE TABLE dead_letters (
+		id        INTEGER PRIMARY KEY AUTOINCREMENT,
+		action    TEXT NOT NULL,
+		seq       INTEGER NOT NULL,
+		event_id  TEXT NOT NULL,
+		source    TEXT NOT NULL,
+		reason    TEXT NOT NULL,
+		attempts  INTEGER NOT NULL,
+		failed_at INTEGER NOT NULL,
+		body      BLOB NOT NULL
+	);
+	CREATE INDEX dead_letters_action ON dead_letters (action, id);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

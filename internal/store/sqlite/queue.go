@@ -1,0 +1,250 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"sluice/internal/store"
+)
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// Enqueue implements store.QueueTx.
+func (t *txn) Enqueue(ctx context.Context, e *store.QueueEntry) error {
+	if e.Enqueued.IsZero() {
+		e.Enqueued = time.Now().UTC()
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO queue (action, seq, event_id, enqueued) VALUES (?, ?, ?, ?)`,
+		e.Action, e.Seq, e.EventID, e.Enqueued.UnixNano())
+	if err != nil {
+		return fmt.Errorf("enqueue %s/%d: %w", e.Action, e.Seq, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO queue_state (action, depth) VALUES (?, 1)
+		ON CONFLICT (action) DO UPDATE SET depth = depth + 1`, e.Action); err != nil {
+		return fmt.Errorf("enqueue %s: state: %w", e.Action, err)
+	}
+	return nil
+}
+
+// Dequeue implements store.QueueTx.
+func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
+	var n int64
+	for _, seq := range seqs {
+		res, err := t.tx.ExecContext(ctx, `DELETE FROM queue WHERE action = ? AND seq = ?`, action, seq)
+		if err != nil {
+			return fmt.Errorf("dequeue %s/%d: %w", action, seq, err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	if n > 0 {
+		if _, err := t.tx.ExecContext(ctx, `UPDATE queue_state SET depth = MAX(depth - ?, 0) WHERE action = ?`, n, action); err != nil {
+			return fmt.Errorf("dequeue %s: state: %w", action, err)
+		}
+	}
+	return nil
+}
+
+// SetActionState implements store.QueueTx.
+func (t *txn) SetActionState(ctx context.Context, st *store.ActionState) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO queue_state (action, attempts, next_attempt, first_failure, last_error) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (action) DO UPDATE SET attempts = excluded.attempts, next_attempt = excluded.next_attempt,
+			first_failure = excluded.first_failure, last_error = excluded.last_error`,
+		st.Action, st.Attempts, unixNano(st.NextAttempt), unixNano(st.FirstFailure), st.LastError)
+	if err != nil {
+		return fmt.Errorf("set state of %s: %w", st.Action, err)
+	}
+	return nil
+}
+
+// DropQueues implements store.QueueTx.
+func (t *txn) DropQueues(ctx context.Context, prefix string) error {
+	hi, ok := upperBound(prefix)
+	if !ok || prefix == "" {
+		return errors.New("drop queues: empty prefix")
+	}
+	for _, q := range []string{`DELETE FROM queue WHERE action >= ? AND action < ?`, `DELETE FROM queue_state WHERE action >= ? AND action < ?`} {
+		if _, err := t.tx.ExecContext(ctx, q, prefix, hi); err != nil {
+			return fmt.Errorf("drop queues %s: %w", prefix, err)
+		}
+	}
+	return nil
+}
+
+// AddDeadLetter implements store.QueueTx.
+func (t *txn) AddDeadLetter(ctx context.Context, d *store.DeadLetter) error {
+	if d.FailedAt.IsZero() {
+		d.FailedAt = time.Now().UTC()
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO dead_letters (action, seq, event_id, source, reason, attempts, failed_at, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, d.Action, d.Seq, d.EventID, d.Source, d.Reason, d.Attempts, d.FailedAt.UnixNano(), d.Body)
+	if err != nil {
+		return fmt.Errorf("add dead letter: %w", err)
+	}
+	d.ID, err = res.LastInsertId()
+	return err
+}
+
+// DeleteDeadLetter implements store.QueueTx.
+func (t *txn) DeleteDeadLetter(ctx context.Context, id int64) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM dead_letters WHERE id = ?`, id)
+	if err != nil {
+		return false, fmt.Errorf("delete dead letter %d: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// Queued implements store.QueueReader.
+func (db *DB) Queued(ctx context.Context, action string, limit int) ([]*store.QueueEntry, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT q.seq, q.event_id, q.enqueued, COALESCE(e.source, ''), COALESCE(e.resource_id, ''), e.body
+		FROM queue q LEFT JOIN events e ON e.seq = q.seq WHERE q.action = ? ORDER BY q.seq LIMIT ?`, action, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read queue %s: %w", action, err)
+	}
+	defer rows.Close()
+	var out []*store.QueueEntry
+	for rows.Next() {
+		e := &store.QueueEntry{Action: action}
+		var enq int64
+		if err := rows.Scan(&e.Seq, &e.EventID, &enq, &e.Source, &e.ResourceID, &e.Body); err != nil {
+			return nil, fmt.Errorf("scan queue %s: %w", action, err)
+		}
+		e.Enqueued = fromNano(enq)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// DueActions implements store.QueueReader.
+func (db *DB) DueActions(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT action FROM queue_state WHERE depth > 0 AND next_attempt <= ? ORDER BY next_attempt LIMIT ?`,
+		now.UnixNano(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due actions: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// ActionStates implements store.QueueReader.
+func (db *DB) ActionStates(ctx context.Context, prefix string) ([]*store.ActionState, error) {
+	q := `SELECT action, depth, attempts, next_attempt, first_failure, last_error FROM queue_state`
+	var args []any
+	if prefix != "" {
+		q += ` WHERE action >= ?`
+		args = append(args, prefix)
+		if hi, ok := upperBound(prefix); ok {
+			q += ` AND action < ?`
+			args = append(args, hi)
+		}
+	}
+	rows, err := db.r.QueryContext(ctx, q+` ORDER BY action`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("action states: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.ActionState
+	for rows.Next() {
+		st := &store.ActionState{}
+		var next, first int64
+		if err := rows.Scan(&st.Action, &st.Depth, &st.Attempts, &next, &first, &st.LastError); err != nil {
+			return nil, err
+		}
+		st.NextAttempt, st.FirstFailure = fromNano(next), fromNano(first)
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// OldestQueued implements store.QueueReader.
+func (db *DB) OldestQueued(ctx context.Context, action string) (time.Time, bool, error) {
+	var enq int64
+	err := db.r.QueryRowContext(ctx, `SELECT enqueued FROM queue WHERE action = ? ORDER BY seq LIMIT 1`, action).Scan(&enq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("oldest queued %s: %w", action, err)
+	}
+	return fromNano(enq), true, nil
+}
+
+// DeadLetters implements store.QueueReader.
+func (db *DB) DeadLetters(ctx context.Context, action string, afterID int64, limit int) ([]*store.DeadLetter, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, action, seq, event_id, source, reason, attempts, failed_at, body
+		FROM dead_letters WHERE action = ? AND id > ? ORDER BY id LIMIT ?`, action, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("dead letters %s: %w", action, err)
+	}
+	defer rows.Close()
+	var out []*store.DeadLetter
+	for rows.Next() {
+		d, err := scanDeadLetter(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanDeadLetter(s scanner) (*store.DeadLetter, error) {
+	d := &store.DeadLetter{}
+	var failed int64
+	if err := s.Scan(&d.ID, &d.Action, &d.Seq, &d.EventID, &d.Source, &d.Reason, &d.Attempts, &failed, &d.Body); err != nil {
+		return nil, err
+	}
+	d.FailedAt = fromNano(failed)
+	return d, nil
+}
+
+// DeadLetter implements store.QueueReader.
+func (db *DB) DeadLetter(ctx context.Context, id int64) (*store.DeadLetter, error) {
+	d, err := scanDeadLetter(db.r.QueryRowContext(ctx, `SELECT id, action, seq, event_id, source, reason, attempts, failed_at, body
+		FROM dead_letters WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dead letter %d: %w", id, err)
+	}
+	return d, nil
+}
+
+// Backlog implements store.QueueReader.
+func (db *DB) Backlog(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(depth), 0) FROM queue_state`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("backlog: %w", err)
+	}
+	return n, nil
+}
