@@ -57,6 +57,9 @@ type Event struct {
 	Body []byte
 	// Extra is JSON with fields the rule engine may filter on beyond Body.
 	Extra []byte
+	// Target, when set, is the key of the only automation the event is for
+	// (snapshots and backfills); empty means every matching automation.
+	Target string
 }
 
 // Reader reads records.

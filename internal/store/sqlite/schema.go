@@ -63,6 +63,7 @@ var migrations = []string{
 		body      BLOB NOT NULL
 	);
 	CREATE INDEX dead_letters_action ON dead_letters (action, id);`,
+	`ALTER TABLE events ADD COLUMN target TEXT NOT NULL DEFAULT '';`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -210,7 +210,7 @@ func (db *DB) Events(ctx context.Context, after int64, limit int) ([]*store.Even
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT seq, id, source, tenant, subscription, resource_group, resource_id, time, body, extra
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, id, source, tenant, subscription, resource_group, resource_id, time, body, extra, target
 		FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
@@ -221,7 +221,7 @@ func (db *DB) Events(ctx context.Context, after int64, limit int) ([]*store.Even
 		ev := &store.Event{}
 		var ts int64
 		if err := rows.Scan(&ev.Seq, &ev.ID, &ev.Source, &ev.Tenant, &ev.Subscription, &ev.ResourceGroup,
-			&ev.ResourceID, &ts, &ev.Body, &ev.Extra); err != nil {
+			&ev.ResourceID, &ts, &ev.Body, &ev.Extra, &ev.Target); err != nil {
 			return nil, fmt.Errorf("scan event: %w", err)
 		}
 		ev.Time = time.Unix(0, ts).UTC()

@@ -26,8 +26,8 @@ func (s *stmts) prepare(ctx context.Context, db *sql.DB) error {
 	if s.del, err = db.PrepareContext(ctx, `DELETE FROM resources WHERE kind = ? AND key = ?`); err != nil {
 		return fmt.Errorf("prepare delete: %w", err)
 	}
-	if s.event, err = db.PrepareContext(ctx, `INSERT INTO events (id, source, tenant, subscription, resource_group, resource_id, time, body, extra)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+	if s.event, err = db.PrepareContext(ctx, `INSERT INTO events (id, source, tenant, subscription, resource_group, resource_id, time, body, extra, target)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 		return fmt.Errorf("prepare event: %w", err)
 	}
 	return nil
@@ -101,7 +101,7 @@ func (t *txn) AppendEvent(ctx context.Context, ev *store.Event) error {
 		ev.Time = time.Now().UTC()
 	}
 	res, err := t.tx.StmtContext(ctx, t.db.stmts.event).ExecContext(ctx, ev.ID, ev.Source, ev.Tenant, ev.Subscription,
-		ev.ResourceGroup, ev.ResourceID, ev.Time.UnixNano(), ev.Body, ev.Extra)
+		ev.ResourceGroup, ev.ResourceID, ev.Time.UnixNano(), ev.Body, ev.Extra, ev.Target)
 	if err != nil {
 		return fmt.Errorf("append event %s: %w", ev.ID, err)
 	}
