@@ -1,0 +1,657 @@
+package export
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"sluice/internal/armid"
+	"sluice/internal/sink"
+	"sluice/internal/store"
+)
+
+// Sink is a destination: connected once, then written in batches.
+type Sink interface {
+	Connect(ctx context.Context) error
+	WriteBatch(ctx context.Context, batch []sink.Message) error
+	Close() error
+}
+
+// SinkFactory builds the sink of an action.
+type SinkFactory func(a *Action) (Sink, error)
+
+// Action is one automation action the engine delivers to.
+type Action struct {
+	// Key identifies the action's queue: "<automation key>/actions/<n>".
+	Key  string
+	Type string
+	// Config is read only by the SinkFactory.
+	Config any
+	// Fingerprint changes whenever the destination settings change, so the
+	// engine rebuilds the sink.
+	Fingerprint string
+	// Secrets are redacted from every error the action records.
+	Secrets []string
+	export  *Export
+}
+
+// Export is an automation as the engine sees it.
+type Export struct {
+	// Key is the automation's key (its lower-cased id).
+	Key          string
+	ID           string
+	Subscription string
+	Enabled      bool
+	// Scopes are the scope paths (subscription or resource group ids).
+	Scopes []string
+	// Sources are the event sources the automation takes.
+	Sources []string
+	// Match reports whether an event document of a source passes the
+	// automation's rule sets; nil matches everything.
+	Match func(source string, doc any) bool
+	// NeedsDoc tells whether Match reads the document for a source; when it
+	// does not, the engine skips parsing the event.
+	NeedsDoc func(source string) bool
+	Actions  []*Action
+}
+
+// ActionKey builds the queue key of an automation's n-th action.
+func ActionKey(automationKey string, n int) string {
+	return fmt.Sprintf("%s/actions/%d", automationKey, n)
+}
+
+// AutomationKeyOf returns the automation key of an action key.
+func AutomationKeyOf(actionKey string) string {
+	if i := strings.LastIndex(actionKey, "/actions/"); i >= 0 {
+		return actionKey[:i]
+	}
+	return actionKey
+}
+
+// Options tune the engine.
+type Options struct {
+	// BatchSize bounds the events read and delivered per batch (default 100).
+	BatchSize int
+	// Workers bounds how many actions deliver at once (default 8).
+	Workers int
+	// MaxAge is how long a failing event is retried before it is
+	// dead-lettered (default 24 h).
+	MaxAge time.Duration
+	// Backoff spaces retries.
+	Backoff Backoff
+	// Poll is how often the engine looks for due retries and new events
+	// without a notification (default 250 ms).
+	Poll time.Duration
+	// WriteTimeout bounds one WriteBatch call (default 60 s).
+	WriteTimeout time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 100
+	}
+	if o.Workers <= 0 {
+		o.Workers = 8
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 24 * time.Hour
+	}
+	if o.Backoff.Initial <= 0 {
+		o.Backoff = DefaultBackoff
+	}
+	if o.Poll <= 0 {
+		o.Poll = 250 * time.Millisecond
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = time.Minute
+	}
+}
+
+// Engine matches events to automations and delivers them.
+type Engine struct {
+	store store.Store
+	sinks SinkFactory
+	log   *slog.Logger
+	opts  Options
+	now   func() time.Time
+
+	mu      sync.RWMutex
+	index   map[string]map[string][]*Export // subscription → source (lower) → exports
+	targets map[string]*Export              // automation key → export
+	actions map[string]*Action              // action key → action
+	live    map[string]*liveSink            // action key → connected sink
+	running map[string]bool                 // action keys being delivered
+
+	health *healthBook
+
+	wakeMatch   chan struct{}
+	wakeDeliver chan struct{}
+}
+
+type liveSink struct {
+	fingerprint string
+	sink        Sink
+}
+
+const cursorKey = "export-cursor"
+
+// New builds an engine; Run starts it.
+func New(st store.Store, sinks SinkFactory, log *slog.Logger, opts Options) *Engine {
+	opts.defaults()
+	return &Engine{store: st, sinks: sinks, log: log, opts: opts, now: time.Now,
+		index: map[string]map[string][]*Export{}, targets: map[string]*Export{}, actions: map[string]*Action{},
+		live: map[string]*liveSink{}, running: map[string]bool{}, health: newHealthBook(st),
+		wakeMatch: make(chan struct{}, 1), wakeDeliver: make(chan struct{}, 1)}
+}
+
+// SetExports replaces the set of automations. Sinks of removed or changed
+// actions are closed; changes apply from the next event matched.
+func (e *Engine) SetExports(exports []*Export) {
+	index := map[string]map[string][]*Export{}
+	targets := map[string]*Export{}
+	actions := map[string]*Action{}
+	for _, x := range exports {
+		targets[x.Key] = x
+		for _, a := range x.Actions {
+			a.export = x
+			actions[a.Key] = a
+		}
+		if !x.Enabled {
+			continue
+		}
+		sub := strings.ToLower(x.Subscription)
+		if index[sub] == nil {
+			index[sub] = map[string][]*Export{}
+		}
+		for _, src := range x.Sources {
+			s := strings.ToLower(src)
+			index[sub][s] = append(index[sub][s], x)
+		}
+	}
+	e.mu.Lock()
+	var stale []Sink
+	for key, ls := range e.live {
+		if a, ok := actions[key]; !ok || a.Fingerprint != ls.fingerprint {
+			stale = append(stale, ls.sink)
+			delete(e.live, key)
+		}
+	}
+	e.index, e.targets, e.actions = index, targets, actions
+	e.mu.Unlock()
+	for _, s := range stale {
+		_ = s.Close()
+	}
+	e.Notify()
+}
+
+// Notify tells the engine new events were appended.
+func (e *Engine) Notify() {
+	select {
+	case e.wakeMatch <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) wakeDelivery() {
+	select {
+	case e.wakeDeliver <- struct{}{}:
+	default:
+	}
+}
+
+// Run matches and delivers until ctx is cancelled, then closes the sinks.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); e.matchLoop(ctx) }()
+	go func() { defer wg.Done(); e.deliverLoop(ctx) }()
+	wg.Wait()
+	e.mu.Lock()
+	for key, ls := range e.live {
+		_ = ls.sink.Close()
+		delete(e.live, key)
+	}
+	e.mu.Unlock()
+	return nil
+}
+
+// ---- matching ----
+
+func (e *Engine) cursor(ctx context.Context) (int64, error) {
+	rec, err := e.store.Get(ctx, "meta", cursorKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var seq int64
+	if err := json.Unmarshal(rec.Body, &seq); err != nil {
+		return 0, fmt.Errorf("decode export cursor: %w", err)
+	}
+	return seq, nil
+}
+
+func (e *Engine) matchLoop(ctx context.Context) {
+	cursor, err := e.cursor(ctx)
+	for err != nil {
+		e.log.Error("read export cursor", "err", err)
+		if !sleep(ctx, time.Second) {
+			return
+		}
+		cursor, err = e.cursor(ctx)
+	}
+	t := time.NewTicker(e.opts.Poll)
+	defer t.Stop()
+	for {
+		next, n, err := e.matchBatch(ctx, cursor)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			e.log.Error("match events", "after", cursor, "err", err)
+			if !sleep(ctx, time.Second) {
+				return
+			}
+			continue
+		}
+		cursor = next
+		if n > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wakeMatch:
+		case <-t.C:
+		}
+	}
+}
+
+// matchBatch matches the events after cursor and enqueues the matches and
+// the new cursor in one transaction.
+func (e *Engine) matchBatch(ctx context.Context, cursor int64) (int64, int, error) {
+	evs, err := e.store.Events(ctx, cursor, 1000)
+	if err != nil || len(evs) == 0 {
+		return cursor, 0, err
+	}
+	var entries []*store.QueueEntry
+	e.mu.RLock()
+	for _, ev := range evs {
+		for _, a := range e.matchLocked(ev) {
+			entries = append(entries, &store.QueueEntry{Action: a.Key, Seq: ev.Seq, EventID: ev.ID})
+		}
+	}
+	e.mu.RUnlock()
+	last := evs[len(evs)-1].Seq
+	body, _ := json.Marshal(last)
+	err = e.store.Update(ctx, func(tx store.Tx) error {
+		for _, en := range entries {
+			if err := tx.Enqueue(ctx, en); err != nil {
+				return err
+			}
+		}
+		return tx.Put(ctx, &store.Record{Kind: "meta", Key: cursorKey, ID: cursorKey, Body: body})
+	})
+	if err != nil {
+		return cursor, 0, err
+	}
+	if len(entries) > 0 {
+		e.wakeDelivery()
+	}
+	return last, len(evs), nil
+}
+
+// Match returns the actions an event goes to (exported for benchmarks and
+// tests of the index).
+func (e *Engine) Match(ev *store.Event) []*Action {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.matchLocked(ev)
+}
+
+func (e *Engine) matchLocked(ev *store.Event) []*Action {
+	var cands []*Export
+	if ev.Target != "" {
+		x := e.targets[ev.Target]
+		if x == nil || !x.Enabled || !hasSource(x, ev.Source) {
+			return nil
+		}
+		cands = []*Export{x}
+	} else {
+		cands = e.index[strings.ToLower(ev.Subscription)][strings.ToLower(ev.Source)]
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	var doc any
+	parsed := false
+	var out []*Action
+	for _, x := range cands {
+		if !inScope(x.Scopes, ev.ResourceID, ev.Subscription) {
+			continue
+		}
+		if x.Match != nil {
+			if !parsed && (x.NeedsDoc == nil || x.NeedsDoc(ev.Source)) {
+				doc = Document(ev.Body, ev.Extra)
+				parsed = true
+			}
+			if !x.Match(ev.Source, doc) {
+				continue
+			}
+		}
+		out = append(out, x.Actions...)
+	}
+	return out
+}
+
+func hasSource(x *Export, src string) bool {
+	for _, s := range x.Sources {
+		if strings.EqualFold(s, src) {
+			return true
+		}
+	}
+	return false
+}
+
+func inScope(scopes []string, resourceID, subscription string) bool {
+	target := resourceID
+	if target == "" {
+		target = armid.SubscriptionID(subscription)
+	}
+	for _, s := range scopes {
+		if armid.Contains(s, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// Document parses an event body for rule evaluation, with the fields of
+// extra (rule-only properties such as an alert's ProductComponentName)
+// added at the top level where the body lacks them.
+func Document(body, extra []byte) any {
+	var doc any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil
+	}
+	if len(extra) == 0 {
+		return doc
+	}
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return doc
+	}
+	var x map[string]any
+	if err := json.Unmarshal(extra, &x); err != nil {
+		return doc
+	}
+	for k, v := range x {
+		if _, exists := m[k]; !exists {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// ---- delivery ----
+
+func (e *Engine) deliverLoop(ctx context.Context) {
+	sem := make(chan struct{}, e.opts.Workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	t := time.NewTicker(e.opts.Poll)
+	defer t.Stop()
+	for {
+		due, err := e.store.DueActions(ctx, e.now(), 4*e.opts.Workers)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("list due deliveries", "err", err)
+		}
+		started := 0
+		for _, key := range due {
+			e.mu.Lock()
+			busy := e.running[key]
+			if !busy {
+				e.running[key] = true
+			}
+			e.mu.Unlock()
+			if busy {
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				e.release(key)
+				return
+			}
+			started++
+			wg.Add(1)
+			go func(key string) {
+				defer func() { <-sem; e.release(key); wg.Done(); e.wakeDelivery() }()
+				e.deliverAction(ctx, key)
+			}(key)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wakeDeliver:
+		case <-t.C:
+		}
+	}
+}
+
+func (e *Engine) release(key string) {
+	e.mu.Lock()
+	delete(e.running, key)
+	e.mu.Unlock()
+}
+
+// deliverAction sends one batch of an action's queue and records the outcome.
+func (e *Engine) deliverAction(ctx context.Context, key string) {
+	e.mu.RLock()
+	a := e.actions[key]
+	e.mu.RUnlock()
+	if a == nil {
+		// The automation is gone: its queue goes with it.
+		if err := e.store.Update(ctx, func(tx store.Tx) error { return tx.DropQueues(ctx, key) }); err != nil && ctx.Err() == nil {
+			e.log.Error("drop orphaned queue", "action", key, "err", err)
+		}
+		return
+	}
+	if !a.export.Enabled {
+		// Paused: keep the queue, look again later.
+		_ = e.store.Update(ctx, func(tx store.Tx) error {
+			return tx.SetActionState(ctx, &store.ActionState{Action: key, NextAttempt: e.now().Add(time.Minute)})
+		})
+		return
+	}
+	entries, err := e.store.Queued(ctx, key, e.opts.BatchSize)
+	if err != nil || len(entries) == 0 {
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("read queue", "action", key, "err", err)
+		}
+		return
+	}
+	msgs := make([]sink.Message, len(entries))
+	for i, en := range entries {
+		msgs[i] = sink.Message{EventID: en.EventID, Seq: en.Seq, Source: en.Source, ResourceID: en.ResourceID, Body: en.Body}
+	}
+	s, err := e.sinkFor(ctx, a)
+	if err == nil {
+		wctx, cancel := context.WithTimeout(ctx, e.opts.WriteTimeout)
+		err = s.WriteBatch(wctx, msgs)
+		cancel()
+	}
+	if ctx.Err() != nil {
+		return // shutting down: the batch stays queued and is retried after restart
+	}
+	if err := e.record(ctx, a, entries, err); err != nil && ctx.Err() == nil {
+		e.log.Error("record delivery", "action", key, "err", err)
+	}
+}
+
+func (e *Engine) sinkFor(ctx context.Context, a *Action) (Sink, error) {
+	e.mu.RLock()
+	ls := e.live[a.Key]
+	e.mu.RUnlock()
+	if ls != nil && ls.fingerprint == a.Fingerprint {
+		return ls.sink, nil
+	}
+	s, err := e.sinks(a)
+	if err != nil {
+		return nil, sink.Permanent(sink.Redact(err, a.Secrets...))
+	}
+	if err := s.Connect(ctx); err != nil {
+		_ = s.Close()
+		return nil, sink.Classify(err)
+	}
+	e.mu.Lock()
+	if old := e.live[a.Key]; old != nil {
+		_ = old.sink.Close()
+	}
+	e.live[a.Key] = &liveSink{fingerprint: a.Fingerprint, sink: s}
+	e.mu.Unlock()
+	return s, nil
+}
+
+// record applies a delivery outcome: delivered entries leave the queue,
+// permanent failures and expired retries become dead letters, retryable
+// failures schedule the next attempt.
+func (e *Engine) record(ctx context.Context, a *Action, entries []*store.QueueEntry, werr error) error {
+	now := e.now()
+	st := e.health.state(ctx, a.Key)
+	var done []int64
+	var dead []*store.DeadLetter
+	failed := map[int]bool{}
+	var se *sink.Error
+	if werr != nil {
+		se = sink.Classify(werr)
+		se.Err = sink.Redact(se.Err, a.Secrets...)
+		switch {
+		case se.Failed != nil:
+			for _, i := range se.Failed {
+				failed[i] = true
+			}
+		default:
+			failed[min(se.Delivered, len(entries)-1)] = true
+		}
+	}
+	delivered := 0
+	for i, en := range entries {
+		ok := false
+		switch {
+		case werr == nil:
+			ok = true
+		case se.Failed != nil:
+			ok = !failed[i]
+		default:
+			ok = i < se.Delivered
+		}
+		if ok {
+			done = append(done, en.Seq)
+			delivered++
+		}
+	}
+	next := store.ActionState{Action: a.Key}
+	retried := 0
+	if se != nil {
+		reason := se.Err.Error()
+		expired := se.Retryable && !st.FirstFailure.IsZero() && now.Sub(st.FirstFailure) >= e.opts.MaxAge
+		if !se.Retryable || expired {
+			if expired {
+				reason = fmt.Sprintf("retries expired after %s; last error: %s", e.opts.MaxAge, reason)
+			}
+			for i, en := range entries {
+				if failed[i] {
+					dead = append(dead, &store.DeadLetter{Action: a.Key, Seq: en.Seq, EventID: en.EventID, Source: en.Source,
+						Reason: reason, Attempts: st.Attempts + 1, FailedAt: now, Body: en.Body})
+					done = append(done, en.Seq)
+				}
+			}
+			next.LastError = reason
+		} else {
+			retried = len(failed)
+			next.Attempts = st.Attempts + 1
+			next.FirstFailure = st.FirstFailure
+			if next.FirstFailure.IsZero() {
+				next.FirstFailure = now
+			}
+			next.NextAttempt = now.Add(e.opts.Backoff.Delay(next.Attempts, se.RetryAfter))
+			next.LastError = reason
+		}
+	}
+	err := e.store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Dequeue(ctx, a.Key, done); err != nil {
+			return err
+		}
+		for _, d := range dead {
+			if err := tx.AddDeadLetter(ctx, d); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetActionState(ctx, &next); err != nil {
+			return err
+		}
+		return e.health.update(ctx, tx, a.Key, func(h *Health) {
+			h.Delivered += int64(delivered)
+			h.Retried += int64(retried)
+			h.DeadLettered += int64(len(dead))
+			if delivered > 0 {
+				h.LastSuccess = now
+			}
+			if se != nil {
+				h.LastError = next.LastError
+				h.LastErrorAt = now
+			}
+		})
+	})
+	if err != nil {
+		return err
+	}
+	e.health.remember(a.Key, next)
+	exportMetrics.observe(a, delivered, retried, len(dead))
+	if se != nil {
+		e.log.Warn("delivery failed", "action", a.Key, "type", a.Type, "retryable", se.Retryable && len(dead) == 0,
+			"events", len(failed), "attempts", next.Attempts, "next_attempt", next.NextAttempt, "err", next.LastError)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+
+// DropAutomation removes, in tx, the queues, retry state and health of
+// every action of an automation (when it is deleted).
+func DropAutomation(ctx context.Context, tx store.Tx, automationKey string) error {
+	prefix := automationKey + "/actions/"
+	if err := tx.DropQueues(ctx, prefix); err != nil {
+		return err
+	}
+	recs, err := tx.List(ctx, store.ListOptions{Kind: KindHealth, Prefix: prefix})
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if _, err := tx.Delete(ctx, KindHealth, r.Key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Forget drops cached retry state of an automation's actions.
+func (e *Engine) Forget(automationKey string) { e.health.forget(automationKey + "/actions/") }
