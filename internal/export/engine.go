@@ -655,3 +655,30 @@ func DropAutomation(ctx context.Context, tx store.Tx, automationKey string) erro
 
 // Forget drops cached retry state of an automation's actions.
 func (e *Engine) Forget(automationKey string) { e.health.forget(automationKey + "/actions/") }
+
+// ErrAlreadyReplayed is returned when a dead letter no longer exists.
+var ErrAlreadyReplayed = errors.New("the dead letter does not exist (already replayed?)")
+
+// Replay moves a dead letter back to the head of its action's queue, with
+// its original event id and body, and clears the action's retry state.
+func (e *Engine) Replay(ctx context.Context, d *store.DeadLetter) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error {
+		ok, err := tx.DeleteDeadLetter(ctx, d.ID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrAlreadyReplayed
+		}
+		if err := tx.Enqueue(ctx, &store.QueueEntry{Action: d.Action, Seq: d.Seq, EventID: d.EventID, Body: d.Body}); err != nil {
+			return err
+		}
+		return tx.SetActionState(ctx, &store.ActionState{Action: d.Action})
+	})
+	if err != nil {
+		return err
+	}
+	e.health.remember(d.Action, store.ActionState{Action: d.Action})
+	e.wakeDelivery()
+	return nil
+}

@@ -266,3 +266,37 @@ func TestExpiredRetriesAreDeadLettered(t *testing.T) {
 		t.Fatalf("dead letter = %+v", dls[0])
 	}
 }
+
+func TestReplayDeadLetter(t *testing.T) {
+	h := newHarness(t, export.Options{})
+	var mu sync.Mutex
+	failing := true
+	h.rcv.status = func(n int, id string) (int, http.Header) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing && id == "ev-001" {
+			return http.StatusUnprocessableEntity, nil
+		}
+		return http.StatusOK, nil
+	}
+	h.eng.SetExports([]*export.Export{h.export("a1", "/subscriptions/"+sub, true, "Assessments")})
+	h.appendEvents("ev", "rg", "Assessments", 3)
+	var dls []*store.DeadLetter
+	waitFor(t, "a dead letter", func() bool {
+		dls, _ = h.st.DeadLetters(context.Background(), export.ActionKey("a1", 0), 0, 10)
+		return len(dls) == 1
+	})
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	if err := h.eng.Replay(context.Background(), dls[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.eng.Replay(context.Background(), dls[0]); err != export.ErrAlreadyReplayed {
+		t.Fatalf("second replay: %v, want ErrAlreadyReplayed", err)
+	}
+	waitFor(t, "the replayed event", func() bool { return len(h.rcv.received()) == 3 })
+	if diff := cmp.Diff([]string{"ev-000", "ev-002", "ev-001"}, h.rcv.received()); diff != "" {
+		t.Fatalf("delivered (-want +got):\n%s", diff)
+	}
+}

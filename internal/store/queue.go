@@ -13,10 +13,12 @@ type QueueEntry struct {
 	Seq      int64
 	EventID  string
 	Enqueued time.Time
-	// Filled by Queued from the event log.
+	// Body, when set on Enqueue, is delivered instead of the logged event's
+	// body (a replayed dead letter whose event may have been pruned).
+	// Queued fills it, and Source and ResourceID, from the event log.
+	Body       []byte
 	Source     string
 	ResourceID string
-	Body       []byte
 }
 
 // ActionState is the delivery state of one action's queue.

@@ -29,8 +29,8 @@ func (t *txn) Enqueue(ctx context.Context, e *store.QueueEntry) error {
 	if e.Enqueued.IsZero() {
 		e.Enqueued = time.Now().UTC()
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO queue (action, seq, event_id, enqueued) VALUES (?, ?, ?, ?)`,
-		e.Action, e.Seq, e.EventID, e.Enqueued.UnixNano())
+	res, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO queue (action, seq, event_id, enqueued, body) VALUES (?, ?, ?, ?, ?)`,
+		e.Action, e.Seq, e.EventID, e.Enqueued.UnixNano(), e.Body)
 	if err != nil {
 		return fmt.Errorf("enqueue %s/%d: %w", e.Action, e.Seq, err)
 	}
@@ -115,7 +115,7 @@ func (t *txn) DeleteDeadLetter(ctx context.Context, id int64) (bool, error) {
 
 // Queued implements store.QueueReader.
 func (db *DB) Queued(ctx context.Context, action string, limit int) ([]*store.QueueEntry, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT q.seq, q.event_id, q.enqueued, COALESCE(e.source, ''), COALESCE(e.resource_id, ''), e.body
+	rows, err := db.r.QueryContext(ctx, `SELECT q.seq, q.event_id, q.enqueued, COALESCE(e.source, ''), COALESCE(e.resource_id, ''), COALESCE(q.body, e.body)
 		FROM queue q LEFT JOIN events e ON e.seq = q.seq WHERE q.action = ? ORDER BY q.seq LIMIT ?`, action, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read queue %s: %w", action, err)

@@ -64,6 +64,7 @@ var migrations = []string{
 	);
 	CREATE INDEX dead_letters_action ON dead_letters (action, id);`,
 	`ALTER TABLE events ADD COLUMN target TEXT NOT NULL DEFAULT '';`,
+	`ALTER TABLE queue ADD COLUMN body BLOB;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
