@@ -633,7 +633,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-
 // DropAutomation removes, in tx, the queues, retry state and health of
 // every action of an automation (when it is deleted).
 func DropAutomation(ctx context.Context, tx store.Tx, automationKey string) error {
