@@ -37,6 +37,30 @@ type Config struct {
 	ShutdownTimeout Duration `yaml:"shutdownTimeout"`
 	Auth            Auth     `yaml:"auth"`
 	Store           Store    `yaml:"store"`
+	Export          Export   `yaml:"export"`
+}
+
+// Export configures the continuous export engine.
+type Export struct {
+	// BatchSize bounds the events delivered per batch (default 100).
+	BatchSize int `yaml:"batchSize"`
+	// Workers bounds the actions delivering at once (default 8).
+	Workers int `yaml:"workers"`
+	// MaxRetryAge is how long a failing event is retried before it is
+	// dead-lettered (default 24h).
+	MaxRetryAge Duration `yaml:"maxRetryAge"`
+	// MaxBacklog is the queued-event count above which ingestion answers
+	// 429 (default 1,000,000; 0 keeps the default, -1 disables).
+	MaxBacklog int64 `yaml:"maxBacklog"`
+	// EventRetention is how long the event log keeps events (default 30
+	// days); queued events are kept until delivered.
+	EventRetention Duration `yaml:"eventRetention"`
+	// SnapshotInterval and SnapshotStart schedule the weekly snapshots
+	// (default every 168h from 2024-01-01T00:00:00Z, a Monday).
+	SnapshotInterval Duration `yaml:"snapshotInterval"`
+	SnapshotStart    string   `yaml:"snapshotStart"`
+	// CABundle is a PEM file of extra CAs trusted for HTTPS destinations.
+	CABundle string `yaml:"caBundle"`
 }
 
 // Auth configures the built-in token issuer.
@@ -77,6 +101,9 @@ func Default() Config {
 		LogLevel:        "info",
 		ShutdownTimeout: Duration(15 * time.Second),
 		Store:           Store{Synchronous: "FULL"},
+		Export: Export{BatchSize: 100, Workers: 8, MaxRetryAge: Duration(24 * time.Hour), MaxBacklog: 1_000_000,
+			EventRetention: Duration(30 * 24 * time.Hour), SnapshotInterval: Duration(7 * 24 * time.Hour),
+			SnapshotStart: "2024-01-01T00:00:00Z"},
 	}
 }
 
@@ -129,6 +156,24 @@ func (c *Config) Validate() error {
 	case "FULL", "NORMAL":
 	default:
 		errs = append(errs, fmt.Errorf("store.synchronous: %q is not FULL or NORMAL", c.Store.Synchronous))
+	}
+	if c.Export.BatchSize <= 0 || c.Export.BatchSize > 10000 {
+		errs = append(errs, fmt.Errorf("export.batchSize: %d is not between 1 and 10000", c.Export.BatchSize))
+	}
+	if c.Export.Workers <= 0 || c.Export.Workers > 1024 {
+		errs = append(errs, fmt.Errorf("export.workers: %d is not between 1 and 1024", c.Export.Workers))
+	}
+	if c.Export.MaxRetryAge <= 0 {
+		errs = append(errs, errors.New("export.maxRetryAge: must be positive"))
+	}
+	if c.Export.EventRetention <= 0 {
+		errs = append(errs, errors.New("export.eventRetention: must be positive"))
+	}
+	if c.Export.SnapshotInterval < Duration(time.Second) {
+		errs = append(errs, errors.New("export.snapshotInterval: must be at least 1s"))
+	}
+	if _, err := time.Parse(time.RFC3339, c.Export.SnapshotStart); err != nil {
+		errs = append(errs, fmt.Errorf("export.snapshotStart: %q is not an RFC 3339 time", c.Export.SnapshotStart))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdownTimeout: must be positive"))

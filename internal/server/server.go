@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,10 +19,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"sluice/internal/armapi"
 	"sluice/internal/auth"
 	"sluice/internal/config"
 	"sluice/internal/estate"
+	"sluice/internal/export"
 	"sluice/internal/store"
 	"sluice/internal/store/sqlite"
 	"sluice/internal/tlsutil"
@@ -37,9 +41,14 @@ type Server struct {
 	Estate    *estate.Service
 	RBAC      *auth.RBAC
 	Bootstrap estate.Bootstrap
+	Engine    *export.Engine
 
-	handler http.Handler
-	tls     tlsutil.Files
+	handler   http.Handler
+	tls       tlsutil.Files
+	caPool    *x509.CertPool
+	metrics   *prometheus.Registry
+	schedule  export.Schedule
+	snapshots export.Snapshotter
 }
 
 // New opens the data directory and builds the server without listening.
@@ -77,6 +86,9 @@ func (s *Server) init(ctx context.Context) error {
 			return fmt.Errorf("seed demo: %w", err)
 		}
 	}
+	if err := s.newEngine(); err != nil {
+		return err
+	}
 	s.RBAC = &auth.RBAC{Store: s.Store, Resolver: s.Estate}
 	s.Router = &armapi.Router{Authn: &auth.Authenticator{Issuer: s.Issuer}, Authz: s.RBAC}
 	(&estate.Handlers{Svc: s.Estate, Authz: s.RBAC}).Register(s.Router)
@@ -86,6 +98,7 @@ func (s *Server) init(ctx context.Context) error {
 		armapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		armapi.WriteRaw(w, http.StatusOK, s.Issuer.Discovery(s.baseURL(r)))
 	})
@@ -156,6 +169,8 @@ func (s *Server) Run(ctx context.Context, ready io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	waitBackground := s.RunBackground(bgCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(tls.NewListener(ln, tc)) }()
 
@@ -169,6 +184,8 @@ func (s *Server) Run(ctx context.Context, ready io.Writer) error {
 
 	select {
 	case err := <-errc:
+		stopBackground()
+		waitBackground()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -180,6 +197,8 @@ func (s *Server) Run(ctx context.Context, ready io.Writer) error {
 		s.Log.Warn("in-flight requests did not finish in time; closing them")
 		hs.Close()
 	}
+	stopBackground()
+	waitBackground()
 	if cerr := s.Store.Close(); cerr != nil {
 		return fmt.Errorf("close store: %w", cerr)
 	}

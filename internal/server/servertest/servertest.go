@@ -68,8 +68,12 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	ts := httptest.NewUnstartedServer(srv.Handler())
 	ts.StartTLS()
+	bg, stop := context.WithCancel(context.Background())
+	wait := srv.RunBackground(bg)
 	t.Cleanup(func() {
 		ts.Close()
+		stop()
+		wait()
 		srv.Store.Close()
 	})
 	e := &Env{T: t, Server: srv, HTTP: ts, URL: ts.URL, Client: ts.Client(),

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"sluice/internal/export"
+	"sluice/internal/sink/logicapp"
+)
+
+// LogicAppTarget is the sink configuration of LogicApp (and webhook-like)
+// actions.
+type LogicAppTarget struct {
+	URI string
+}
+
+// newEngine builds the export engine from the configuration.
+func (s *Server) newEngine() error {
+	c := s.Config.Export
+	var pool *x509.CertPool
+	if c.CABundle != "" {
+		data, err := os.ReadFile(c.CABundle)
+		if err != nil {
+			return fmt.Errorf("export.caBundle: %w", err)
+		}
+		sys, err := x509.SystemCertPool()
+		if err != nil || sys == nil {
+			sys = x509.NewCertPool()
+		}
+		if !sys.AppendCertsFromPEM(data) {
+			return fmt.Errorf("export.caBundle %s holds no PEM certificate", c.CABundle)
+		}
+		pool = sys
+	}
+	s.caPool = pool
+	s.Engine = export.New(s.Store, s.sinkFor, s.Log.With("component", "export"), export.Options{
+		BatchSize: c.BatchSize, Workers: c.Workers, MaxAge: time.Duration(c.MaxRetryAge),
+	})
+	start, _ := time.Parse(time.RFC3339, c.SnapshotStart)
+	s.schedule = export.Schedule{Interval: time.Duration(c.SnapshotInterval), Start: start}
+	s.metrics = prometheus.NewRegistry()
+	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		s.Engine.Collector())
+	return nil
+}
+
+// sinkFor builds the sink of an action.
+func (s *Server) sinkFor(a *export.Action) (export.Sink, error) {
+	switch cfg := a.Config.(type) {
+	case LogicAppTarget:
+		return logicapp.New(logicapp.Options{URI: cfg.URI, RootCAs: s.caPool})
+	default:
+		return nil, fmt.Errorf("action type %s has no sink in this build", a.Type)
+	}
+}
+
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})
+}
+
+// RunBackground runs the export engine, the snapshot scheduler and the
+// event-log pruner until ctx ends.
+func (s *Server) RunBackground(ctx context.Context) (wait func()) {
+	done := make(chan struct{}, 3)
+	go func() { s.Engine.Run(ctx); done <- struct{}{} }()
+	go func() {
+		if s.snapshots != nil {
+			(&export.Scheduler{Engine: s.Engine, Source: s.snapshots, Schedule: s.schedule}).Run(ctx)
+		}
+		done <- struct{}{}
+	}()
+	go func() { s.pruneLoop(ctx); done <- struct{}{} }()
+	return func() {
+		for range 3 {
+			<-done
+		}
+	}
+}
+
+func (s *Server) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		cutoff := time.Now().Add(-time.Duration(s.Config.Export.EventRetention))
+		if n, err := s.Store.PruneEvents(ctx, cutoff); err != nil && ctx.Err() == nil {
+			s.Log.Error("prune event log", "err", err)
+		} else if n > 0 {
+			s.Log.Info("pruned the event log", "events", n, "older_than", cutoff)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
