@@ -46,6 +46,18 @@ type txn struct {
 	tx    *sql.Tx
 	db    *DB
 	depth int
+	// put, del and event are the DB's prepared statements bound to tx,
+	// made on first use and reused for the rest of the transaction.
+	put, del, event *sql.Stmt
+}
+
+// stmt binds a prepared statement to the transaction once.
+func (t *txn) stmt(ctx context.Context, cached **sql.Stmt, st *sql.Stmt) *sql.Stmt {
+	if *cached == nil {
+		// Not ctx: the statement outlives this request within the group.
+		*cached = t.tx.StmtContext(context.WithoutCancel(ctx), st)
+	}
+	return *cached
 }
 
 type querier interface {
@@ -79,7 +91,7 @@ func (t *txn) Put(ctx context.Context, rec *store.Record) error {
 	if rec.Body == nil {
 		rec.Body = []byte{}
 	}
-	_, err := t.tx.StmtContext(ctx, t.db.stmts.put).ExecContext(ctx, rec.Kind, rec.Key, rec.ID, rec.Parent, rec.Body,
+	_, err := t.stmt(ctx, &t.put, t.db.stmts.put).ExecContext(ctx, rec.Kind, rec.Key, rec.ID, rec.Parent, rec.Body,
 		rec.ETag, rec.Created.UnixNano(), rec.Updated.UnixNano())
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", rec.Kind, rec.Key, err)
@@ -88,7 +100,7 @@ func (t *txn) Put(ctx context.Context, rec *store.Record) error {
 }
 
 func (t *txn) Delete(ctx context.Context, kind, key string) (bool, error) {
-	res, err := t.tx.StmtContext(ctx, t.db.stmts.del).ExecContext(ctx, kind, key)
+	res, err := t.stmt(ctx, &t.del, t.db.stmts.del).ExecContext(ctx, kind, key)
 	if err != nil {
 		return false, fmt.Errorf("delete %s %s: %w", kind, key, err)
 	}
@@ -100,7 +112,7 @@ func (t *txn) AppendEvent(ctx context.Context, ev *store.Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC()
 	}
-	res, err := t.tx.StmtContext(ctx, t.db.stmts.event).ExecContext(ctx, ev.ID, ev.Source, ev.Tenant, ev.Subscription,
+	res, err := t.stmt(ctx, &t.event, t.db.stmts.event).ExecContext(ctx, ev.ID, ev.Source, ev.Tenant, ev.Subscription,
 		ev.ResourceGroup, ev.ResourceID, ev.Time.UnixNano(), ev.Body, ev.Extra, ev.Target)
 	if err != nil {
 		return fmt.Errorf("append event %s: %w", ev.ID, err)
