@@ -167,6 +167,12 @@ func token(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("token: unexpected argument %q", fs.Arg(0))
+	}
+	if *ttl <= 0 || *ttl > 366*24*time.Hour {
+		return fmt.Errorf("--ttl must be between 0 and 366 days, got %s", *ttl)
+	}
 	cfg := config.Default()
 	if *cfgFile != "" {
 		var err error
@@ -183,9 +189,6 @@ func token(args []string, stdout, stderr io.Writer) error {
 	}
 	if *oid == "" {
 		*oid = b.AdminID
-	}
-	if *ttl <= 0 || *ttl > 366*24*time.Hour {
-		return fmt.Errorf("--ttl must be between 0 and 366 days, got %s", *ttl)
 	}
 	iss, err := auth.LoadOrCreateIssuer(*data, cfg.Auth.Issuer, cfg.Auth.Audience)
 	if err != nil {
