@@ -217,10 +217,15 @@ func SystemAlertIDFor(t time.Time, id uuid.UUID) string {
 	return fmt.Sprintf("%d_%s", netMaxTicks-ticks, id)
 }
 
-// AlertPortalURI returns the portal deep link of an alert.
+// AlertPortalURI returns the portal deep link of an alert (the
+// resourceGroup segment is left out for subscription-level alerts).
 func AlertPortalURI(systemAlertID, subscriptionID, resourceGroup, location string) string {
+	rg := ""
+	if resourceGroup != "" {
+		rg = "/resourceGroup/" + resourceGroup
+	}
 	return "https://portal.azure.com/#blade/Microsoft_Azure_Security_AzureDefenderForData/AlertBlade/alertId/" +
-		systemAlertID + "/subscriptionId/" + subscriptionID + "/resourceGroup/" + resourceGroup +
+		systemAlertID + "/subscriptionId/" + subscriptionID + rg +
 		"/referencedFrom/alertDeepLink/location/" + location
 }
 
