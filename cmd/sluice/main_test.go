@@ -399,9 +399,6 @@ func TestServe_restart_keeps_state(t *testing.T) {
 	if !bytes.Equal(boot1, boot2) {
 		t.Errorf("bootstrap.json changed across a restart:\n%s\n%s", boot1, boot2)
 	}
-	if strings.Contains(p.stderr.String(), "created the default tenant") {
-		t.Error("the second start bootstrapped again")
-	}
 	// The token minted before the restart is still accepted.
 	status, body := p.do("GET", rgPath("kept"), tok, "")
 	if status != http.StatusOK {
@@ -418,7 +415,10 @@ func TestServe_restart_keeps_state(t *testing.T) {
 	if ids := subscriptionIDs(t, body); status != http.StatusOK || len(ids) != 1 || ids[0] != subID {
 		t.Errorf("subscriptions after restart = %d %s", status, body)
 	}
-	p.stop()
+	p.stop() // waits for the whole log
+	if strings.Contains(p.stderr.String(), "created the default tenant") {
+		t.Error("the second start bootstrapped again")
+	}
 }
 
 func serverCert(t *testing.T, p *proc) []byte {
@@ -437,9 +437,7 @@ func serverCert(t *testing.T, p *proc) []byte {
 func TestServe_demo_seeds_once(t *testing.T) {
 	data := t.TempDir()
 	p := start(t, data, "--demo")
-	if !strings.Contains(p.stderr.String(), "seeded the demo estate") {
-		t.Errorf("first start does not log the seed:\n%s", p.stderr.String())
-	}
+	p.waitLog("seeded the demo estate")
 	tok := tokenFor(t, data)
 	count := func() int {
 		t.Helper()
@@ -455,17 +453,14 @@ func TestServe_demo_seeds_once(t *testing.T) {
 	p.stop()
 
 	p = start(t, data, "--demo")
-	log := p.stderr.String()
-	if !strings.Contains(log, "demo estate already seeded") {
-		t.Errorf("second start does not say it was already seeded:\n%s", log)
-	}
-	if strings.Contains(log, "seeded the demo estate") {
-		t.Errorf("second start seeded again:\n%s", log)
-	}
+	p.waitLog("demo estate already seeded")
 	if n := count(); n != 3 {
 		t.Errorf("demo subscriptions after restart = %d, want 3", n)
 	}
-	p.stop()
+	p.stop() // waits for the whole log
+	if log := p.stderr.String(); strings.Contains(log, "seeded the demo estate") {
+		t.Errorf("second start seeded again:\n%s", log)
+	}
 }
 
 // TestServe_crash_keeps_acknowledged_writes kills the server with SIGKILL
