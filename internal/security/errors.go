@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -92,14 +93,20 @@ func jsonError(err error) *Error {
 	case errors.As(err, &se):
 		return errorf(CodeInvalidRequestContent, "", "the request body is not valid JSON: %s (at byte %d)", se.Error(), se.Offset)
 	case errors.As(err, &te):
-		field := te.Field
+		field, value := te.Field, te.Value
+		// StringMap reports a bad member as `<kind> for key "<key>"`.
+		if kind, key, ok := strings.Cut(value, " for key "); ok {
+			if k, err := strconv.Unquote(key); err == nil {
+				field, value = field+"."+k, kind
+			}
+		}
 		if field == "" {
 			return errorf(CodeInvalidRequestContent, "", "the request body must be a JSON object, not %s", jsonKind(te.Value))
 		}
 		if te.Type == timeType {
 			return errorf(CodeInvalidRequestContent, field, "the property '%s' must be an ISO 8601 date-time string, got %s", field, te.Value)
 		}
-		return errorf(CodeInvalidRequestContent, field, "the property '%s' must be %s, got %s", field, jsonTypeName(te.Type), jsonKind(te.Value))
+		return errorf(CodeInvalidRequestContent, field, "the property '%s' must be %s, got %s", field, jsonTypeName(te.Type), jsonKind(value))
 	default:
 		return errorf(CodeInvalidRequestContent, "", "the request body could not be read: %v", err)
 	}
