@@ -29,7 +29,7 @@ func (t *txn) Enqueue(ctx context.Context, e *store.QueueEntry) error {
 	if e.Enqueued.IsZero() {
 		e.Enqueued = time.Now().UTC()
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO queue (action, seq, event_id, enqueued, body) VALUES (?, ?, ?, ?, ?)`,
+	res, err := t.exec(ctx, `INSERT OR IGNORE INTO queue (action, seq, event_id, enqueued, body) VALUES (?, ?, ?, ?, ?)`,
 		e.Action, e.Seq, e.EventID, e.Enqueued.UnixNano(), e.Body)
 	if err != nil {
 		return fmt.Errorf("enqueue %s/%d: %w", e.Action, e.Seq, err)
@@ -37,7 +37,7 @@ func (t *txn) Enqueue(ctx context.Context, e *store.QueueEntry) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO queue_state (action, depth) VALUES (?, 1)
+	if _, err := t.exec(ctx, `INSERT INTO queue_state (action, depth) VALUES (?, 1)
 		ON CONFLICT (action) DO UPDATE SET depth = depth + 1`, e.Action); err != nil {
 		return fmt.Errorf("enqueue %s: state: %w", e.Action, err)
 	}
@@ -48,7 +48,7 @@ func (t *txn) Enqueue(ctx context.Context, e *store.QueueEntry) error {
 func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
 	var n int64
 	for _, seq := range seqs {
-		res, err := t.tx.ExecContext(ctx, `DELETE FROM queue WHERE action = ? AND seq = ?`, action, seq)
+		res, err := t.exec(ctx, `DELETE FROM queue WHERE action = ? AND seq = ?`, action, seq)
 		if err != nil {
 			return fmt.Errorf("dequeue %s/%d: %w", action, seq, err)
 		}
@@ -56,7 +56,7 @@ func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
 		n += k
 	}
 	if n > 0 {
-		if _, err := t.tx.ExecContext(ctx, `UPDATE queue_state SET depth = MAX(depth - ?, 0) WHERE action = ?`, n, action); err != nil {
+		if _, err := t.exec(ctx, `UPDATE queue_state SET depth = MAX(depth - ?, 0) WHERE action = ?`, n, action); err != nil {
 			return fmt.Errorf("dequeue %s: state: %w", action, err)
 		}
 	}
@@ -65,7 +65,7 @@ func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
 
 // SetActionState implements store.QueueTx.
 func (t *txn) SetActionState(ctx context.Context, st *store.ActionState) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO queue_state (action, attempts, next_attempt, first_failure, last_error) VALUES (?, ?, ?, ?, ?)
+	_, err := t.exec(ctx, `INSERT INTO queue_state (action, attempts, next_attempt, first_failure, last_error) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (action) DO UPDATE SET attempts = excluded.attempts, next_attempt = excluded.next_attempt,
 			first_failure = excluded.first_failure, last_error = excluded.last_error`,
 		st.Action, st.Attempts, unixNano(st.NextAttempt), unixNano(st.FirstFailure), st.LastError)
@@ -82,7 +82,7 @@ func (t *txn) DropQueues(ctx context.Context, prefix string) error {
 		return errors.New("drop queues: empty prefix")
 	}
 	for _, q := range []string{`DELETE FROM queue WHERE action >= ? AND action < ?`, `DELETE FROM queue_state WHERE action >= ? AND action < ?`} {
-		if _, err := t.tx.ExecContext(ctx, q, prefix, hi); err != nil {
+		if _, err := t.exec(ctx, q, prefix, hi); err != nil {
 			return fmt.Errorf("drop queues %s: %w", prefix, err)
 		}
 	}
@@ -94,7 +94,7 @@ func (t *txn) AddDeadLetter(ctx context.Context, d *store.DeadLetter) error {
 	if d.FailedAt.IsZero() {
 		d.FailedAt = time.Now().UTC()
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO dead_letters (action, seq, event_id, source, reason, attempts, failed_at, body)
+	res, err := t.exec(ctx, `INSERT INTO dead_letters (action, seq, event_id, source, reason, attempts, failed_at, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, d.Action, d.Seq, d.EventID, d.Source, d.Reason, d.Attempts, d.FailedAt.UnixNano(), d.Body)
 	if err != nil {
 		return fmt.Errorf("add dead letter: %w", err)
@@ -105,7 +105,7 @@ func (t *txn) AddDeadLetter(ctx context.Context, d *store.DeadLetter) error {
 
 // DeleteDeadLetter implements store.QueueTx.
 func (t *txn) DeleteDeadLetter(ctx context.Context, id int64) (bool, error) {
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM dead_letters WHERE id = ?`, id)
+	res, err := t.exec(ctx, `DELETE FROM dead_letters WHERE id = ?`, id)
 	if err != nil {
 		return false, fmt.Errorf("delete dead letter %d: %w", id, err)
 	}

@@ -247,7 +247,7 @@ func (db *DB) LastSeq(ctx context.Context) (int64, error) {
 func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.Update(ctx, func(tx store.Tx) error {
-		res, err := tx.(*txn).tx.ExecContext(ctx, `DELETE FROM events WHERE time < ? AND seq < COALESCE((SELECT MIN(seq) FROM queue), 9223372036854775807)`, before.UnixNano())
+		res, err := tx.(*txn).tx.ExecContext(shared(ctx), `DELETE FROM events WHERE time < ? AND seq < COALESCE((SELECT MIN(seq) FROM queue), 9223372036854775807)`, before.UnixNano())
 		if err != nil {
 			return fmt.Errorf("prune events: %w", err)
 		}

@@ -66,15 +66,15 @@ type querier interface {
 }
 
 func (t *txn) Get(ctx context.Context, kind, key string) (*store.Record, error) {
-	return get(ctx, t.tx, kind, key)
+	return get(shared(ctx), t.tx, kind, key)
 }
 
 func (t *txn) List(ctx context.Context, opts store.ListOptions) ([]*store.Record, error) {
-	return list(ctx, t.tx, opts)
+	return list(shared(ctx), t.tx, opts)
 }
 
 func (t *txn) Count(ctx context.Context, opts store.ListOptions) (int, error) {
-	return count(ctx, t.tx, opts)
+	return count(shared(ctx), t.tx, opts)
 }
 
 func (t *txn) Put(ctx context.Context, rec *store.Record) error {
@@ -91,7 +91,7 @@ func (t *txn) Put(ctx context.Context, rec *store.Record) error {
 	if rec.Body == nil {
 		rec.Body = []byte{}
 	}
-	_, err := t.stmt(ctx, &t.put, t.db.stmts.put).ExecContext(ctx, rec.Kind, rec.Key, rec.ID, rec.Parent, rec.Body,
+	_, err := t.stmt(ctx, &t.put, t.db.stmts.put).ExecContext(shared(ctx), rec.Kind, rec.Key, rec.ID, rec.Parent, rec.Body,
 		rec.ETag, rec.Created.UnixNano(), rec.Updated.UnixNano())
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", rec.Kind, rec.Key, err)
@@ -100,7 +100,7 @@ func (t *txn) Put(ctx context.Context, rec *store.Record) error {
 }
 
 func (t *txn) Delete(ctx context.Context, kind, key string) (bool, error) {
-	res, err := t.stmt(ctx, &t.del, t.db.stmts.del).ExecContext(ctx, kind, key)
+	res, err := t.stmt(ctx, &t.del, t.db.stmts.del).ExecContext(shared(ctx), kind, key)
 	if err != nil {
 		return false, fmt.Errorf("delete %s %s: %w", kind, key, err)
 	}
@@ -112,7 +112,7 @@ func (t *txn) AppendEvent(ctx context.Context, ev *store.Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC()
 	}
-	res, err := t.stmt(ctx, &t.event, t.db.stmts.event).ExecContext(ctx, ev.ID, ev.Source, ev.Tenant, ev.Subscription,
+	res, err := t.stmt(ctx, &t.event, t.db.stmts.event).ExecContext(shared(ctx), ev.ID, ev.Source, ev.Tenant, ev.Subscription,
 		ev.ResourceGroup, ev.ResourceID, ev.Time.UnixNano(), ev.Body, ev.Extra, ev.Target)
 	if err != nil {
 		return fmt.Errorf("append event %s: %w", ev.ID, err)
@@ -127,7 +127,7 @@ func (t *txn) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error
 	t.depth++
 	name := fmt.Sprintf("sp%d", t.depth)
 	defer func() { t.depth-- }()
-	if _, err := t.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+	if _, err := t.exec(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	defer func() {
@@ -229,4 +229,19 @@ func count(ctx context.Context, q querier, opts store.ListOptions) (int, error) 
 		return 0, fmt.Errorf("count %s: %w", opts.Kind, err)
 	}
 	return n, nil
+}
+
+// shared detaches a request's context for statements on the group's
+// transaction: SQLite answers an interrupted write inside a transaction by
+// rolling the whole transaction back, which would undo the other requests
+// of the group. A request's cancellation is honoured before its update
+// starts (see commit); once running, its statements finish.
+func shared(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
+}
+
+// exec runs a statement on the group's transaction with the request's
+// context detached (see shared).
+func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(shared(ctx), q, args...)
 }
