@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ID is a parsed ARM resource ID such as
@@ -41,7 +43,10 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("invalid resource id %q: %s", e.ID, e.Reason) }
 
 // Parse parses an absolute ARM resource ID. Literal segments
-// ("subscriptions", "resourceGroups", "providers") match case-insensitively.
+// ("subscriptions", "resourceGroups", "providers") match ASCII
+// case-insensitively: Unicode folds such as U+017F (long s) for "s" do not
+// count, so that every ID Parse accepts folds to the same Key whether it is
+// parsed or not.
 func Parse(s string) (*ID, error) {
 	if !strings.HasPrefix(s, "/") {
 		return nil, &Error{s, "must start with '/'"}
@@ -57,7 +62,7 @@ func Parse(s string) (*ID, error) {
 		return nil, err
 	}
 	for len(rest) > 0 {
-		if !strings.EqualFold(rest[0], "providers") {
+		if !isLiteral(rest[0], "providers") {
 			return nil, &Error{s, fmt.Sprintf("unexpected segment %q", rest[0])}
 		}
 		if len(rest) < 4 {
@@ -69,7 +74,7 @@ func Parse(s string) (*ID, error) {
 			child.Parent = &p
 		}
 		rest = rest[2:]
-		for len(rest) > 0 && !strings.EqualFold(rest[0], "providers") {
+		for len(rest) > 0 && !isLiteral(rest[0], "providers") {
 			if len(rest) < 2 {
 				return nil, &Error{s, fmt.Sprintf("resource type %q has no name", rest[0])}
 			}
@@ -77,9 +82,33 @@ func Parse(s string) (*ID, error) {
 			child.Names = append(child.Names, rest[1])
 			rest = rest[2:]
 		}
+		if len(child.Types) == 0 {
+			return nil, &Error{s, "provider segment needs a namespace, a type and a name"}
+		}
 		id = child
 	}
 	return id, nil
+}
+
+// isLiteral reports whether seg spells the ASCII literal lit, ignoring ASCII
+// case only.
+func isLiteral(seg, lit string) bool {
+	if len(seg) != len(lit) {
+		return false
+	}
+	for i := 0; i < len(seg); i++ {
+		a, b := seg[i], lit[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
 
 func parseScope(s string, segs []string) (*ID, []string, error) {
@@ -87,10 +116,10 @@ func parseScope(s string, segs []string) (*ID, []string, error) {
 	if len(segs) == 0 || segs[0] == "" {
 		return nil, nil, &Error{s, "empty"}
 	}
-	if strings.EqualFold(segs[0], "providers") {
+	if isLiteral(segs[0], "providers") {
 		return id, segs, nil
 	}
-	if !strings.EqualFold(segs[0], "subscriptions") {
+	if !isLiteral(segs[0], "subscriptions") {
 		return nil, nil, &Error{s, fmt.Sprintf("unexpected segment %q", segs[0])}
 	}
 	if len(segs) < 2 {
@@ -101,7 +130,7 @@ func parseScope(s string, segs []string) (*ID, []string, error) {
 	}
 	id.Subscription = strings.ToLower(segs[1])
 	rest := segs[2:]
-	if len(rest) > 0 && strings.EqualFold(rest[0], "resourceGroups") {
+	if len(rest) > 0 && isLiteral(rest[0], "resourceGroups") {
 		if len(rest) < 2 {
 			return nil, nil, &Error{s, "missing resource group name"}
 		}
@@ -178,10 +207,9 @@ func (id *ID) Key() string { return strings.ToLower(id.String()) }
 // Key folds an ID string to its comparison key without parsing it.
 func Key(s string) string { return strings.ToLower(strings.TrimSuffix(s, "/")) }
 
-// Equal compares two ID strings case-insensitively.
-func Equal(a, b string) bool {
-	return strings.EqualFold(strings.TrimSuffix(a, "/"), strings.TrimSuffix(b, "/"))
-}
+// Equal compares two ID strings case-insensitively, exactly as their Keys
+// compare (so Equal agrees with Contains and with stored keys).
+func Equal(a, b string) bool { return Key(a) == Key(b) }
 
 // Contains reports whether the resource named by child lies within scope
 // (equal to it, or below it). Both are ID strings; comparison folds case.
@@ -206,22 +234,32 @@ var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 // IsGUID reports whether s is a GUID in the 8-4-4-4-12 form.
 func IsGUID(s string) bool { return guidRe.MatchString(s) }
 
-var rgRe = regexp.MustCompile(`^[-\w\._\(\)]+$`)
-
 // ValidateResourceGroupName applies ARM's rules: 1–90 characters of letters,
-// digits, underscores, hyphens, periods and parentheses, not ending in a period.
+// digits, underscores, hyphens, periods and parentheses, not ending in a
+// period. As in ARM, letters and digits include non-ASCII ones (Unicode
+// letters and decimal digits).
 func ValidateResourceGroupName(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("resource group name is empty")
-	case len(name) > 90:
+	case !utf8.ValidString(name):
+		return fmt.Errorf("resource group name %q is not valid UTF-8", name)
+	case utf8.RuneCountInString(name) > 90:
 		return fmt.Errorf("resource group name %q is longer than 90 characters", name)
-	case !rgRe.MatchString(name):
+	case strings.IndexFunc(name, notRGRune) >= 0:
 		return fmt.Errorf("resource group name %q may only contain letters, digits, '_', '-', '.', '(' and ')'", name)
 	case strings.HasSuffix(name, "."):
 		return fmt.Errorf("resource group name %q must not end with a period", name)
 	}
 	return nil
+}
+
+func notRGRune(r rune) bool {
+	switch r {
+	case '_', '-', '.', '(', ')':
+		return false
+	}
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 }
 
 // ScopeOf returns the longest prefix of an ARM request path that parses as
