@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sluice/internal/tlsutil"
+)
+
+// receiverMode is how the loopback destination behaves.
+type receiverMode struct {
+	// Delay is added to every request (a slow receiver).
+	Delay time.Duration
+	// FailEvery makes every n-th request answer 500 (a failing receiver).
+	FailEvery int64
+	// DownFrom/DownFor: the receiver refuses connections for a while
+	// (a receiver that is down).
+	DownFrom, DownFor time.Duration
+}
+
+// receiver is an HTTPS endpoint that records when each event arrived.
+type receiver struct {
+	mode     receiverMode
+	caFile   string
+	url      string
+	srv      *http.Server
+	ln       net.Listener
+	addr     string
+	tlsConf  *tls.Config
+	started  time.Time
+	requests atomic.Int64
+
+	mu sync.Mutex
+	// first arrival of each (path, event id) and the count of arrivals.
+	arrivals map[string]time.Time
+	seen     map[string]int
+	dups     int64
+}
+
+func startReceiver(dir string, mode receiverMode) (*receiver, error) {
+	files, err := tlsutil.Ensure(filepath.Join(dir, "receiver-tls"), nil)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+	if err != nil {
+		return nil, fmt.Errorf("receiver certificate: %w", err)
+	}
+	r := &receiver{mode: mode, caFile: files.CA, arrivals: map[string]time.Time{}, seen: map[string]int{},
+		tlsConf: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r.addr = ln.Addr().String()
+	r.url = "https://" + r.addr
+	r.started = time.Now()
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	r.serve(ln)
+	if mode.DownFor > 0 {
+		go r.outage()
+	}
+	return r, nil
+}
+
+func (r *receiver) serve(ln net.Listener) {
+	r.ln = ln
+	go r.srv.Serve(tls.NewListener(ln, r.tlsConf))
+}
+
+// outage closes the listener (connections refused) for DownFor, then
+// listens again on the same address.
+func (r *receiver) outage() {
+	time.Sleep(r.mode.DownFrom)
+	r.ln.Close()
+	r.srv.SetKeepAlivesEnabled(false)
+	time.Sleep(r.mode.DownFor)
+	for {
+		ln, err := net.Listen("tcp", r.addr)
+		if err == nil {
+			r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+			r.serve(ln)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	n := r.requests.Add(1)
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		http.Error(w, "read", http.StatusBadRequest)
+		return
+	}
+	if r.mode.Delay > 0 {
+		time.Sleep(r.mode.Delay)
+	}
+	if r.mode.FailEvery > 0 && n%r.mode.FailEvery == 0 {
+		http.Error(w, "injected failure", http.StatusInternalServerError)
+		return
+	}
+	var doc struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || doc.ID == "" {
+		http.Error(w, "not an event", http.StatusBadRequest)
+		return
+	}
+	now := time.Now()
+	key := req.URL.Path + " " + req.Header.Get("X-Sluice-Event-Id")
+	r.mu.Lock()
+	if r.seen[key] == 0 {
+		r.arrivals[req.URL.Path+" "+lowerASCII(doc.ID)] = now
+	} else {
+		r.dups++
+	}
+	r.seen[key]++
+	r.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// arrived returns the first arrival of a resource's event at a path.
+func (r *receiver) arrived(path, id string) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.arrivals[path+" "+lowerASCII(id)]
+	return t, ok
+}
+
+func (r *receiver) counts() (unique int, dups int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.arrivals), r.dups
+}
+
+func (r *receiver) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r.srv.Shutdown(ctx)
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	subscription = "0b1e7c5a-1111-4222-8333-444455556666"
+	group        = "load"
+	// A built-in recommendation of the catalog (Linux security configuration).
+	assessmentKey = "1f655fb7-63ca-4980-91a3-56dbc2b715c6"
+	// ingestPath is the NDJSON ingestion route.
+	ingestPath = "/providers/Microsoft.Security/ingest?api-version=2024-01-01"
+)
+
+// workload drives one run.
+type workload struct {
+	o   options
+	srv *sluice
+	rcv *receiver
+
+	mu   sync.Mutex
+	sent map[int]time.Time // record index → time its batch was sent
+	// accepted counts lines the server accepted.
+	accepted atomic.Int64
+	rejected atomic.Int64
+}
+
+func (w *workload) put(path string, body any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	status, resp, err := w.srv.do(http.MethodPut, path, "application/json", b)
+	if err != nil {
+		return fmt.Errorf("PUT %s: %w", path, err)
+	}
+	if status/100 != 2 {
+		return fmt.Errorf("PUT %s: %d %s", path, status, resp)
+	}
+	return nil
+}
+
+// setup registers the subscription, a resource group and the automations.
+func (w *workload) setup() error {
+	if err := w.put("/subscriptions/"+subscription+"?api-version=2022-12-01", map[string]any{"displayName": "load test"}); err != nil {
+		return err
+	}
+	if err := w.put("/subscriptions/"+subscription+"/resourcegroups/"+group+"?api-version=2021-04-01", map[string]any{"location": "westeurope"}); err != nil {
+		return err
+	}
+	for a := range w.o.automations {
+		body := map[string]any{
+			"location": "westeurope",
+			"properties": map[string]any{
+				"isEnabled": true,
+				"scopes":    []any{map[string]any{"scopePath": "/subscriptions/" + subscription}},
+				"sources":   []any{map[string]any{"eventSource": "Assessments"}},
+				"actions": []any{map[string]any{
+					"actionType":         "LogicApp",
+					"logicAppResourceId": fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Logic/workflows/load-%d", subscription, group, a),
+					"uri":                fmt.Sprintf("%s/workflows/load-%d/triggers/manual/paths/invoke?sig=loadtestsignature", w.rcv.url, a),
+				}},
+			},
+		}
+		path := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Security/automations/load-%d?api-version=2023-12-01-preview", subscription, group, a)
+		if err := w.put(path, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func resourceID(i int) string {
+	return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/vm-%07d", subscription, group, i)
+}
+
+func assessmentID(i int) string {
+	return resourceID(i) + "/providers/Microsoft.Security/assessments/" + assessmentKey
+}
+
+// line is one realistic assessment of about 1.2 KB as NDJSON.
+func line(i int) []byte {
+	rec := map[string]any{
+		"type": "Microsoft.Security/assessments",
+		"id":   assessmentID(i),
+		"properties": map[string]any{
+			"resourceDetails": map[string]any{"source": "Azure", "id": resourceID(i)},
+			"status": map[string]any{
+				"code":        "Unhealthy",
+				"cause":       "OffByPolicy",
+				"description": "The machine deviates from the security baseline in 3 rules: SSH root login permitted, password authentication enabled, audit daemon not running.",
+			},
+			"additionalData": map[string]any{
+				"baseline":        "Linux security baseline v2",
+				"failedRules":     "3",
+				"evaluatedRules":  "187",
+				"osName":          "Ubuntu 22.04.4 LTS",
+				"agentVersion":    "1.29.54",
+				"scanId":          fmt.Sprintf("scan-%07d", i),
+				"remediationHint": strings.Repeat("Harden the SSH daemon configuration and enable auditd. ", 5),
+			},
+		},
+	}
+	b, _ := json.Marshal(rec)
+	return b
+}
+
+// run ingests every record and waits until every event is delivered to
+// every automation (or the drain timeout passes).
+func (w *workload) run() (*result, error) {
+	o := w.o
+	w.sent = make(map[int]time.Time, o.records)
+	batches := make(chan int)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	killAt := -1
+	if o.kill {
+		killAt = (o.records / o.batch / 2) * o.batch
+	}
+	var restart sync.Mutex // held while the server is restarted after a kill
+	start := time.Now()
+	for range o.clients {
+		wg.Go(func() {
+			for first := range batches {
+				if err := w.ingest(first, min(o.batch, o.records-first), &restart); err != nil {
+					failed.Store(err)
+				}
+			}
+		})
+	}
+	var interval time.Duration
+	if o.rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(o.batch) / float64(o.rate))
+	}
+	next := time.Now()
+	rssBefore := w.srv.rss()
+	for first := 0; first < o.records; first += o.batch {
+		if first == killAt {
+			restart.Lock()
+			w.srv.kill()
+			if err := w.srv.start(); err != nil {
+				restart.Unlock()
+				return nil, fmt.Errorf("restart after kill: %w", err)
+			}
+			restart.Unlock()
+		}
+		if interval > 0 {
+			time.Sleep(time.Until(next))
+			next = next.Add(interval)
+		}
+		batches <- first
+	}
+	close(batches)
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		return nil, err
+	}
+	ingested := time.Since(start)
+	res := &result{records: o.records, accepted: w.accepted.Load(), rejected: w.rejected.Load(),
+		ingestRate: float64(o.records) / ingested.Seconds(), rssBefore: rssBefore}
+	// Wait for every delivery.
+	want := o.records * o.automations
+	deadline := time.Now().Add(o.drainTimeout)
+	for {
+		n, _ := w.rcv.counts()
+		if n >= want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res.rssAfter = w.srv.rss()
+	res.peakRSS = w.srv.peak()
+	var lat []time.Duration
+	var last time.Time
+	for a := range o.automations {
+		path := fmt.Sprintf("/workflows/load-%d/triggers/manual/paths/invoke", a)
+		for i := range o.records {
+			at, ok := w.rcv.arrived(path, assessmentID(i))
+			if !ok {
+				res.lost++
+				continue
+			}
+			w.mu.Lock()
+			sent := w.sent[i]
+			w.mu.Unlock()
+			lat = append(lat, at.Sub(sent))
+			if at.After(last) {
+				last = at
+			}
+		}
+	}
+	_, res.duplicates = w.rcv.counts()
+	res.delivered = len(lat)
+	if !last.IsZero() {
+		res.deliverRate = float64(res.delivered) / last.Sub(start).Seconds()
+	}
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		res.p50 = lat[len(lat)/2]
+		res.p99 = lat[len(lat)*99/100]
+		res.max = lat[len(lat)-1]
+	}
+	return res, nil
+}
+
+// ingest sends one batch, retrying while the server restarts or sheds load.
+func (w *workload) ingest(first, n int, restart *sync.Mutex) error {
+	var body bytes.Buffer
+	for i := first; i < first+n; i++ {
+		body.Write(line(i))
+		body.WriteByte('\n')
+	}
+	for attempt := 0; ; attempt++ {
+		restart.Lock()
+		restart.Unlock()
+		sent := time.Now()
+		w.mu.Lock()
+		for i := first; i < first+n; i++ {
+			if _, ok := w.sent[i]; !ok {
+				w.sent[i] = sent
+			}
+		}
+		w.mu.Unlock()
+		status, resp, err := w.srv.do(http.MethodPost, ingestPath, "application/x-ndjson", body.Bytes())
+		if err == nil && status == http.StatusOK {
+			var out struct {
+				Accepted int64 `json:"accepted"`
+				Rejected int64 `json:"rejected"`
+				Results  []struct {
+					Status string `json:"status"`
+					Error  *struct {
+						Code, Message string
+					} `json:"error"`
+				} `json:"results"`
+			}
+			if err := json.Unmarshal(resp, &out); err != nil {
+				return fmt.Errorf("ingestion answer: %w", err)
+			}
+			if out.Rejected > 0 {
+				for _, r := range out.Results {
+					if r.Error != nil {
+						return fmt.Errorf("ingestion rejected a line: %s: %s", r.Error.Code, r.Error.Message)
+					}
+				}
+			}
+			w.accepted.Add(out.Accepted)
+			w.rejected.Add(out.Rejected)
+			return nil
+		}
+		if attempt > 600 {
+			if err == nil {
+				err = fmt.Errorf("status %d: %s", status, resp)
+			}
+			return fmt.Errorf("ingest batch at %d: %w", first, err)
+		}
+		// Killed server, 429 or 503: the producer retries (at least once).
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// result is what one run measured.
+type result struct {
+	records             int
+	accepted, rejected  int64
+	delivered           int
+	lost                int
+	duplicates          int64
+	ingestRate          float64
+	deliverRate         float64
+	p50, p99, max       time.Duration
+	rssBefore, rssAfter int64
+	peakRSS             int64
+}
+
+func (r *result) print(out io.Writer, o options) {
+	fmt.Fprintf(out, "receiver=%s automations=%d records=%d batch=%d rate=%d kill=%v\n",
+		o.receiver, o.automations, o.records, o.batch, o.rate, o.kill)
+	fmt.Fprintf(out, "ingested:   %.0f records/s (%d accepted, %d rejected)\n", r.ingestRate, r.accepted, r.rejected)
+	fmt.Fprintf(out, "delivered:  %.0f events/s (%d deliveries, %d duplicates)\n", r.deliverRate, r.delivered, r.duplicates)
+	fmt.Fprintf(out, "latency:    p50 %v  p99 %v  max %v (batch sent → event received)\n",
+		r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.max.Round(time.Millisecond))
+	fmt.Fprintf(out, "memory:     peak RSS %d MiB (before %d MiB, after %d MiB)\n", r.peakRSS>>20, r.rssBefore>>20, r.rssAfter>>20)
+	fmt.Fprintf(out, "lost:       %d\n", r.lost)
+}
