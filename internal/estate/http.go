@@ -714,7 +714,20 @@ func (h *Handlers) listResourceGroups(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	filter, err := parseRGFilter(r.URL.Query().Get("$filter"))
+	if err != nil {
+		return err
+	}
 	items, last, err := h.filteredPage(r.Context(), page, store.ListOptions{Kind: KindResourceGroup, Parent: subID}, func(rec *store.Record) (any, bool, error) {
+		if filter != nil {
+			var rg ResourceGroup
+			if err := json.Unmarshal(rec.Body, &rg); err != nil {
+				return nil, false, err
+			}
+			if !filter.match(&rg) {
+				return nil, false, nil
+			}
+		}
 		return json.RawMessage(rec.Body), true, nil
 	})
 	if err != nil {
