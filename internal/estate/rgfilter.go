@@ -73,7 +73,7 @@ type filterToken struct {
 	quoted bool
 }
 
-// filterTokens splits s into words and single-quoted strings ('' is an
+// filterTokens splits s into words and single-quoted strings (” is an
 // escaped quote); ok is false for an unterminated string.
 func filterTokens(s string) ([]filterToken, bool) {
 	var toks []filterToken
