@@ -73,8 +73,8 @@ type filterToken struct {
 	quoted bool
 }
 
-// filterTokens splits s into words and single-quoted strings (” is an
-// escaped quote); ok is false for an unterminated string.
+// filterTokens splits s into words and single-quoted strings, in which a
+// doubled quote stands for one; ok is false for an unterminated string.
 func filterTokens(s string) ([]filterToken, bool) {
 	var toks []filterToken
 	for i := 0; i < len(s); {
