@@ -65,6 +65,24 @@ var migrations = []string{
 	CREATE INDEX dead_letters_action ON dead_letters (action, id);`,
 	`ALTER TABLE events ADD COLUMN target TEXT NOT NULL DEFAULT '';`,
 	`ALTER TABLE queue ADD COLUMN body BLOB;`,
+	// resources becomes a rowid table: bodies of 1–2 KB overflow the
+	// pages of a WITHOUT ROWID b-tree, which made every write ~30% dearer.
+	`CREATE TABLE resources_rowid (
+		kind    TEXT NOT NULL,
+		key     TEXT NOT NULL,
+		id      TEXT NOT NULL,
+		parent  TEXT NOT NULL DEFAULT '',
+		body    BLOB NOT NULL,
+		etag    TEXT NOT NULL DEFAULT '',
+		created INTEGER NOT NULL,
+		updated INTEGER NOT NULL,
+		PRIMARY KEY (kind, key)
+	);
+	INSERT INTO resources_rowid (kind, key, id, parent, body, etag, created, updated)
+		SELECT kind, key, id, parent, body, etag, created, updated FROM resources;
+	DROP TABLE resources;
+	ALTER TABLE resources_rowid RENAME TO resources;
+	CREATE INDEX resources_parent ON resources (kind, parent, key);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
