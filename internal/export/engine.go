@@ -89,6 +89,10 @@ type Options struct {
 	Poll time.Duration
 	// WriteTimeout bounds one WriteBatch call (default 60 s).
 	WriteTimeout time.Duration
+	// Document builds what Export.Match receives from an event's body and
+	// extra fields (default Document); a builder may return a lazy
+	// document that reads only what the rules ask for.
+	Document func(body, extra []byte) any
 }
 
 func (o *Options) defaults() {
@@ -109,6 +113,9 @@ func (o *Options) defaults() {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = time.Minute
+	}
+	if o.Document == nil {
+		o.Document = Document
 	}
 }
 
@@ -338,7 +345,7 @@ func (e *Engine) matchLocked(ev *store.Event) []*Action {
 		}
 		if x.Match != nil {
 			if !parsed && (x.NeedsDoc == nil || x.NeedsDoc(ev.Source)) {
-				doc = Document(ev.Body, ev.Extra)
+				doc = e.opts.Document(ev.Body, ev.Extra)
 				parsed = true
 			}
 			if !x.Match(ev.Source, doc) {
