@@ -39,6 +39,32 @@ type DB struct {
 	stopped chan struct{}
 	once    sync.Once
 	group   int
+	// ck is the checkpointer's own connection.
+	ck     *sql.DB
+	ckDone chan struct{}
+}
+
+// walSafetyPages is the WAL size (pages) at which the writer checkpoints
+// by itself, should the checkpointer fall behind.
+const walSafetyPages = 16384
+
+// checkpointEvery is the checkpointer's period.
+const checkpointEvery = 250 * time.Millisecond
+
+// checkpointer copies committed WAL pages into the database in the
+// background (PASSIVE: it never blocks the writer or readers).
+func (db *DB) checkpointer() {
+	defer close(db.ckDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.closing:
+			return
+		case <-t.C:
+			db.ck.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 type request struct {
@@ -73,7 +99,9 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	// The writer leaves checkpoints to the checkpointer up to a safety
+	// bound, so copying WAL pages back does not stall grouped commits.
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages)))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -97,7 +125,16 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	ck, err := sql.Open("sqlite", dsn())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open checkpointer %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	db.ck = ck
+	db.ckDone = make(chan struct{})
 	go db.writer()
+	go db.checkpointer()
 	return db, nil
 }
 
@@ -278,8 +315,12 @@ func (db *DB) Close() error {
 		if db.stmts.put != nil {
 			<-db.stopped
 		}
+		if db.ck != nil {
+			<-db.ckDone
+			err = db.ck.Close()
+		}
 		db.stmts.close()
-		err = errors.Join(db.r.Close(), db.w.Close())
+		err = errors.Join(err, db.r.Close(), db.w.Close())
 	})
 	return err
 }
