@@ -148,6 +148,10 @@ func (s *Service) Ancestors(ctx context.Context, r store.Reader, name string) ([
 func (s *Service) Resolve(ctx context.Context, scope string) (string, []string, error) {
 	id, err := armid.Parse(scope)
 	if err != nil {
+		segs := strings.Split(strings.Trim(scope, "/"), "/")
+		if len(segs) >= 2 && strings.EqualFold(segs[0], "subscriptions") && !armid.IsGUID(segs[1]) {
+			return "", nil, invalidSubscriptionID(segs[1])
+		}
 		return "", nil, armapi.BadRequest("InvalidResourceId", "%v", err)
 	}
 	if id.Subscription != "" {

@@ -67,23 +67,47 @@ func (h *Handlers) Register(rt *armapi.Router) {
 	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: g + "/{groupId}/subscriptions/{subscriptionId}", APIVersions: VersionsGroups, Permission: PermSubWrite, Scope: groupScope, Handler: h.unlinkSubscription})
 
 	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: "/subscriptions", APIVersions: VersionsSubscriptions, Permission: armapi.PermissionAuthenticated, Handler: h.listSubscriptions})
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: "/subscriptions/{subscriptionId}", APIVersions: VersionsSubscriptions, Permission: PermSubRead, Handler: h.getSubscription})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: "/subscriptions/{subscriptionId}", APIVersions: VersionsSubscriptions, Permission: PermSubRead, Scope: pathScope, Handler: h.getSubscription})
 	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: "/subscriptions/{subscriptionId}", APIVersions: VersionsSubscriptions, Permission: PermSubWrite, Scope: tenantRoot, Handler: h.putSubscription})
-	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: "/subscriptions/{subscriptionId}", APIVersions: VersionsSubscriptions, Permission: PermSubWrite, Handler: h.deleteSubscription})
+	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: "/subscriptions/{subscriptionId}", APIVersions: VersionsSubscriptions, Permission: PermSubWrite, Scope: pathScope, Handler: h.deleteSubscription})
 
 	rgs := "/subscriptions/{subscriptionId}/resourceGroups"
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: rgs, APIVersions: VersionsResourceGroups, Permission: PermRGRead, Handler: h.listResourceGroups})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: rgs, APIVersions: VersionsResourceGroups, Permission: PermRGRead, Scope: pathScope, Handler: h.listResourceGroups})
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
-		rt.Handle(armapi.Route{Method: m, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGRead, Handler: h.getResourceGroup})
+		rt.Handle(armapi.Route{Method: m, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGRead, Scope: pathScope, Handler: h.getResourceGroup})
 	}
 	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGWrite, Scope: subScope, Handler: h.putResourceGroup})
-	rt.Handle(armapi.Route{Method: http.MethodPatch, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGWrite, Handler: h.patchResourceGroup})
-	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGDelete, Handler: h.deleteResourceGroup})
+	rt.Handle(armapi.Route{Method: http.MethodPatch, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGWrite, Scope: pathScope, Handler: h.patchResourceGroup})
+	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGDelete, Scope: pathScope, Handler: h.deleteResourceGroup})
 }
 
 func groupScope(r *http.Request) string { return GroupID(r.PathValue("groupId")) }
 
 func subScope(r *http.Request) string { return armid.SubscriptionID(r.PathValue("subscriptionId")) }
+
+// pathScope is the scope of a route below /subscriptions/{subscriptionId}:
+// the longest prefix of the path that parses, or, when none does because the
+// subscription id is malformed, the bare subscription scope, which Resolve
+// reports as InvalidSubscriptionId.
+func pathScope(r *http.Request) string {
+	if s := armid.ScopeOf(r.URL.Path); s != "" {
+		return s
+	}
+	return "/subscriptions/" + r.PathValue("subscriptionId")
+}
+
+// subscriptionParam is the {subscriptionId} of the path, which must be a GUID.
+func subscriptionParam(r *http.Request) (string, error) {
+	id := r.PathValue("subscriptionId")
+	if !armid.IsGUID(id) {
+		return "", invalidSubscriptionID(id)
+	}
+	return id, nil
+}
+
+func invalidSubscriptionID(id string) *armapi.Error {
+	return armapi.BadRequest("InvalidSubscriptionId", "The subscription id '%s' is not a GUID.", id)
+}
 
 var groupNameRe = regexp.MustCompile(`^[A-Za-z0-9_().-]{1,90}$`)
 
@@ -344,13 +368,17 @@ func renderSubUnderGroup(s *Subscription) *subUnderGroupJSON {
 
 func (h *Handlers) moveSubscription(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	subID, err := subscriptionParam(r)
+	if err != nil {
+		return err
+	}
 	var sub *Subscription
-	err := h.Svc.Store.Update(ctx, func(tx store.Tx) error {
+	err = h.Svc.Store.Update(ctx, func(tx store.Tx) error {
 		g, err := h.Svc.Group(ctx, tx, r.PathValue("groupId"))
 		if err != nil {
 			return err
 		}
-		sub, err = h.Svc.Subscription(ctx, tx, r.PathValue("subscriptionId"))
+		sub, err = h.Svc.Subscription(ctx, tx, subID)
 		if err != nil {
 			return err
 		}
@@ -368,7 +396,11 @@ func (h *Handlers) moveSubscription(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (h *Handlers) getGroupSubscription(w http.ResponseWriter, r *http.Request) error {
-	sub, err := h.Svc.Subscription(r.Context(), h.Svc.Store, r.PathValue("subscriptionId"))
+	subID, err := subscriptionParam(r)
+	if err != nil {
+		return err
+	}
+	sub, err := h.Svc.Subscription(r.Context(), h.Svc.Store, subID)
 	if err != nil {
 		return err
 	}
@@ -382,8 +414,12 @@ func (h *Handlers) getGroupSubscription(w http.ResponseWriter, r *http.Request) 
 // unlinkSubscription moves a subscription from a group back to the root.
 func (h *Handlers) unlinkSubscription(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	err := h.Svc.Store.Update(ctx, func(tx store.Tx) error {
-		sub, err := h.Svc.Subscription(ctx, tx, r.PathValue("subscriptionId"))
+	subID, err := subscriptionParam(r)
+	if err != nil {
+		return err
+	}
+	err = h.Svc.Store.Update(ctx, func(tx store.Tx) error {
+		sub, err := h.Svc.Subscription(ctx, tx, subID)
 		if err != nil {
 			return err
 		}
@@ -496,9 +532,9 @@ type putSubscriptionRequest struct {
 }
 
 func (h *Handlers) putSubscription(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("subscriptionId")
-	if !armid.IsGUID(id) {
-		return armapi.BadRequest("InvalidSubscriptionId", "The subscription id '%s' is not a GUID.", id)
+	id, err := subscriptionParam(r)
+	if err != nil {
+		return err
 	}
 	id = strings.ToLower(id)
 	var req putSubscriptionRequest
@@ -526,7 +562,7 @@ func (h *Handlers) putSubscription(w http.ResponseWriter, r *http.Request) error
 	ctx := r.Context()
 	status := http.StatusCreated
 	var sub *Subscription
-	err := h.Svc.Store.Update(ctx, func(tx store.Tx) error {
+	err = h.Svc.Store.Update(ctx, func(tx store.Tx) error {
 		g, err := h.Svc.Group(ctx, tx, group)
 		if err != nil {
 			if isNotFound(err) {
