@@ -12,15 +12,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"sluice/internal/automation"
 	"sluice/internal/export"
 	"sluice/internal/sink/logicapp"
 )
 
 // LogicAppTarget is the sink configuration of LogicApp (and webhook-like)
-// actions.
-type LogicAppTarget struct {
-	URI string
-}
+// actions; compiled automations carry it.
+type LogicAppTarget = automation.LogicAppTarget
 
 // newEngine builds the export engine from the configuration.
 func (s *Server) newEngine() error {
@@ -42,7 +41,7 @@ func (s *Server) newEngine() error {
 	}
 	s.caPool = pool
 	s.Engine = export.New(s.Store, s.sinkFor, s.Log.With("component", "export"), export.Options{
-		BatchSize: c.BatchSize, Workers: c.Workers, MaxAge: time.Duration(c.MaxRetryAge),
+		BatchSize: c.BatchSize, Workers: c.Workers, MaxAge: time.Duration(c.MaxRetryAge), Document: automation.NewDocument,
 	})
 	start, _ := time.Parse(time.RFC3339, c.SnapshotStart)
 	s.schedule = export.Schedule{Interval: time.Duration(c.SnapshotInterval), Start: start}

@@ -23,6 +23,7 @@ import (
 
 	"sluice/internal/armapi"
 	"sluice/internal/auth"
+	"sluice/internal/automation"
 	"sluice/internal/config"
 	"sluice/internal/estate"
 	"sluice/internal/export"
@@ -42,6 +43,8 @@ type Server struct {
 	RBAC      *auth.RBAC
 	Bootstrap estate.Bootstrap
 	Engine    *export.Engine
+	// Automations stores Microsoft.Security/automations and feeds the engine.
+	Automations *automation.Service
 
 	handler   http.Handler
 	tls       tlsutil.Files
@@ -92,6 +95,9 @@ func (s *Server) init(ctx context.Context) error {
 	s.RBAC = &auth.RBAC{Store: s.Store, Resolver: s.Estate}
 	s.Router = &armapi.Router{Authn: &auth.Authenticator{Issuer: s.Issuer}, Authz: s.RBAC}
 	(&estate.Handlers{Svc: s.Estate, Authz: s.RBAC}).Register(s.Router)
+	if err := s.initAutomations(ctx); err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,113 @@
+package automation
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"sluice/internal/armid"
+	"sluice/internal/export"
+)
+
+// Sink configurations of compiled actions (export.Action.Config). The
+// server's sink factory switches on these types.
+
+// LogicAppTarget is where a LogicApp action POSTs events.
+type LogicAppTarget struct {
+	URI string
+}
+
+// EventHubTarget is the Event Hub an EventHub action sends to.
+type EventHubTarget struct {
+	ResourceID       string
+	ConnectionString string // "" with TrustedService
+	TrustedService   bool
+}
+
+// WorkspaceTarget is the Log Analytics workspace a Workspace action writes to.
+type WorkspaceTarget struct {
+	ResourceID string
+}
+
+// Compile turns a stored, validated automation (secrets in clear) into the
+// engine's form: scopes and sources for the index, the compiled rule sets,
+// and one action per destination with its sink configuration.
+func Compile(a *Automation) (*export.Export, error) {
+	id, err := armid.Parse(a.ID)
+	if err != nil {
+		return nil, fmt.Errorf("automation id: %w", err)
+	}
+	m, err := NewMatcher(a.Properties.Sources)
+	if err != nil {
+		return nil, fmt.Errorf("automation %s: %w", a.ID, err)
+	}
+	key := armid.Key(a.ID)
+	x := &export.Export{
+		Key:          key,
+		ID:           a.ID,
+		Subscription: id.Subscription,
+		Enabled:      a.Properties.IsEnabled,
+		Sources:      m.Sources(),
+		Match:        m.Match,
+		NeedsDoc:     m.NeedsDoc,
+	}
+	for _, s := range a.Properties.Scopes {
+		x.Scopes = append(x.Scopes, armid.Key(s.ScopePath))
+	}
+	for i, act := range a.Properties.Actions {
+		x.Actions = append(x.Actions, compileAction(key, i, act))
+	}
+	return x, nil
+}
+
+func compileAction(key string, i int, a Action) *export.Action {
+	out := &export.Action{Key: export.ActionKey(key, i), Type: a.ActionType}
+	switch a.ActionType {
+	case ActionLogicApp:
+		out.Config = LogicAppTarget{URI: a.URI}
+	case ActionEventHub:
+		out.Config = EventHubTarget{ResourceID: a.EventHubResourceID, ConnectionString: a.ConnectionString, TrustedService: a.IsTrustedServiceEnabled}
+	case ActionWorkspace:
+		out.Config = WorkspaceTarget{ResourceID: a.WorkspaceResourceID}
+	}
+	out.Secrets = secretParts(a)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%t", a.ActionType, strings.ToLower(a.ResourceID()), a.Secret(), a.IsTrustedServiceEnabled)
+	out.Fingerprint = hex.EncodeToString(h.Sum(nil)[:16])
+	return out
+}
+
+// secretParts lists the strings to redact from an action's errors: the
+// secret itself and the parts that are secret on their own (the key or
+// signature of a connection string, the query of a trigger uri).
+func secretParts(a Action) []string {
+	s := a.Secret()
+	if s == "" {
+		return nil
+	}
+	parts := []string{s}
+	switch a.ActionType {
+	case ActionEventHub:
+		if cs, err := ParseConnectionString(s); err == nil {
+			for _, p := range []string{cs.Key, cs.Signature} {
+				if p != "" {
+					parts = append(parts, p)
+				}
+			}
+		}
+	case ActionLogicApp:
+		if u, err := url.Parse(s); err == nil && u.RawQuery != "" {
+			parts = append(parts, u.RawQuery)
+			for _, vs := range u.Query() {
+				for _, v := range vs {
+					if len(v) >= 8 {
+						parts = append(parts, v)
+					}
+				}
+			}
+		}
+	}
+	return parts
+}
