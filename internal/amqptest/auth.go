@@ -161,4 +161,3 @@ func (s *Server) verifyToken(typ, token, entity string, expiry string) (claim, e
 	}
 	return s.verifySAS(token, entity)
 }
-

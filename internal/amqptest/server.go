@@ -269,4 +269,3 @@ func (s *Server) Connections() int {
 	defer s.mu.Unlock()
 	return len(s.conns)
 }
-
