@@ -4,14 +4,16 @@
 // per line. A rejected line never blocks the others and leaves nothing
 // half-written; when the export backlog is over its bound the route sheds
 // load with 429 and Retry-After instead of growing memory.
+//
+// The package knows nothing of the record types: Parsers turn lines into
+// Records, and a Batch (one per transaction) applies them and finishes the
+// work they share, such as recomputing aggregates once per batch.
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -24,26 +26,38 @@ import (
 
 // Limits of one request.
 const (
+	// MaxRequestBytes bounds the request body.
 	MaxRequestBytes = 64 << 20
-	MaxLineBytes    = 1 << 20
-	MaxLines        = 50000
+	// MaxLineBytes bounds one line; a longer line is rejected alone.
+	MaxLineBytes = 1 << 20
+	// MaxLines bounds the number of lines.
+	MaxLines = 50000
 )
 
 // Record is one parsed line, ready to apply.
 type Record interface {
-	// ID is the record's resource id (for the result and authorization).
+	// ID is the record's resource id (for the result).
 	ID() string
-	// Scope is the ARM scope whose write permission the line needs.
-	Scope() string
-	// Apply writes the record and its events in tx.
-	Apply(ctx context.Context, tx store.Tx, now time.Time) error
+	// Authorization returns the permission the line needs and the ARM scope
+	// it is checked at.
+	Authorization() (permission, scope string)
 }
 
-// Parser turns one line of a given type into a Record, or an error whose
-// code and message explain the rejection (an *armapi.Error ideally).
+// Batch applies the accepted records of one request inside one store
+// transaction.
+type Batch interface {
+	// Apply writes one record. When it returns an error none of the
+	// record's writes may remain (run them under a savepoint).
+	Apply(ctx context.Context, rec Record) error
+	// Finish runs once after the last record, in the same transaction.
+	Finish(ctx context.Context) error
+}
+
+// Parser turns one line into a Record, or an error whose code and message
+// explain the rejection (an *armapi.Error ideally).
 type Parser func(line []byte) (Record, error)
 
-// Authorizer checks the caller's permission to write at a scope.
+// Authorizer checks the caller's permission at a scope.
 type Authorizer interface {
 	Authorize(ctx context.Context, permission, scope string) error
 }
@@ -51,17 +65,21 @@ type Authorizer interface {
 // Ingestor serves the ingestion route.
 type Ingestor struct {
 	Store store.Store
-	// Parsers by record type, lower case (e.g. microsoft.security/assessments).
+	// Parsers by record type, lower case (e.g. microsoft.security/assessments);
+	// "delete:<type>" parses deletion lines of that type.
 	Parsers map[string]Parser
-	// Authz checks Permission on each record's scope.
-	Authz      Authorizer
-	Permission string
+	// NewBatch starts the batch of one transaction.
+	NewBatch func(tx store.Tx, now time.Time) Batch
+	// Authz checks each record's permission (one check per distinct
+	// permission and scope in a request).
+	Authz Authorizer
 	// MaxBacklog bounds the export backlog (queued deliveries) above which
 	// the route answers 429; 0 disables the check.
 	MaxBacklog int64
-	// Notify is called after a commit that may have appended events.
+	// Notify is called after a commit that accepted records.
 	Notify func()
-	now    func() time.Time
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // LineResult is the outcome of one line.
@@ -72,10 +90,17 @@ type LineResult struct {
 	Error  *LineErrorOut `json:"error,omitempty"`
 }
 
+// Line statuses.
+const (
+	StatusAccepted = "accepted"
+	StatusRejected = "rejected"
+)
+
 // LineErrorOut is a rejected line's reason.
 type LineErrorOut struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Target  string `json:"target,omitempty"`
 }
 
 // Result is the route's answer.
@@ -86,14 +111,10 @@ type Result struct {
 }
 
 type envelope struct {
-	Type string          `json:"type"`
-	Op   string          `json:"op"`
-	ID   string          `json:"id"`
-	Raw  json.RawMessage `json:"-"`
+	Type string `json:"type"`
+	Op   string `json:"op"`
 }
 
-// DeleteType is the pseudo type of a deletion line:
-// {"op":"delete","type":"<record type>","id":"<record id>"}.
 const opDelete = "delete"
 
 // ServeHTTP is the route handler (an armapi.HandlerFunc).
@@ -126,63 +147,80 @@ type pending struct {
 	rec Record
 }
 
-// Ingest parses, authorizes and commits a batch. Lines that fail to parse
-// or to apply are rejected individually.
+// Ingest parses, authorizes and commits a batch. Lines that fail to parse,
+// to be authorized or to apply are rejected individually.
 func (in *Ingestor) Ingest(ctx context.Context, body []byte) (*Result, error) {
 	now := time.Now().UTC()
-	if in.now != nil {
-		now = in.now()
+	if in.Now != nil {
+		now = in.Now().UTC()
 	}
 	res := &Result{Results: []LineResult{}}
 	var todo []pending
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 64<<10), MaxLineBytes+1)
+	authz := map[[2]string]error{}
 	line := 0
-	for sc.Scan() {
+	for rest := body; len(rest) > 0; {
+		var raw []byte
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			raw, rest = rest[:i], rest[i+1:]
+		} else {
+			raw, rest = rest, nil
+		}
 		line++
-		raw := bytes.TrimSpace(sc.Bytes())
+		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
 			continue
 		}
 		if line > MaxLines {
-			return nil, armapi.BadRequest("TooManyRecords", "A request may hold at most %d lines.", MaxLines)
+			return nil, armapi.Errorf(http.StatusRequestEntityTooLarge, "TooManyRecords", "A request may hold at most %d lines.", MaxLines)
+		}
+		if len(raw) > MaxLineBytes {
+			res.Results = append(res.Results, reject(line, "", armapi.Errorf(http.StatusRequestEntityTooLarge, "RecordTooLarge",
+				"The line is %d bytes long; the limit is %d bytes.", len(raw), MaxLineBytes)))
+			continue
 		}
 		rec, err := in.parse(raw)
 		if err == nil {
-			err = in.Authz.Authorize(ctx, in.Permission, rec.Scope())
+			perm, scope := rec.Authorization()
+			k := [2]string{perm, strings.ToLower(scope)}
+			var seen bool
+			if err, seen = authz[k]; !seen {
+				err = in.Authz.Authorize(ctx, perm, scope)
+				authz[k] = err
+			}
 		}
 		if err != nil {
 			res.Results = append(res.Results, reject(line, idOf(rec), err))
 			continue
 		}
-		res.Results = append(res.Results, LineResult{Line: line, Status: "accepted", ID: rec.ID()})
+		res.Results = append(res.Results, LineResult{Line: line, Status: StatusAccepted, ID: rec.ID()})
 		todo = append(todo, pending{idx: len(res.Results) - 1, rec: rec})
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, armapi.Errorf(http.StatusRequestEntityTooLarge, "RecordTooLarge",
-				"Line %d is longer than the limit of %d bytes.", line+1, MaxLineBytes)
-		}
-		return nil, armapi.BadRequest("InvalidRequestContent", "The body could not be read: %v", err)
+	if len(res.Results) == 0 {
+		return nil, armapi.BadRequest("InvalidRequestContent", "The body holds no records; send one JSON record per line.")
 	}
 	if len(todo) > 0 {
+		applied := 0
 		err := in.Store.Update(ctx, func(tx store.Tx) error {
+			b := in.NewBatch(tx, now)
 			for _, p := range todo {
-				if err := tx.Savepoint(ctx, func(tx store.Tx) error { return p.rec.Apply(ctx, tx, now) }); err != nil {
+				if err := b.Apply(ctx, p.rec); err != nil {
 					res.Results[p.idx] = reject(res.Results[p.idx].Line, p.rec.ID(), err)
+					continue
 				}
+				res.Results[p.idx].ID = p.rec.ID()
+				applied++
 			}
-			return nil
+			return b.Finish(ctx)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("commit ingested records: %w", err)
 		}
-		if in.Notify != nil {
+		if in.Notify != nil && applied > 0 {
 			in.Notify()
 		}
 	}
 	for _, r := range res.Results {
-		if r.Status == "accepted" {
+		if r.Status == StatusAccepted {
 			res.Accepted++
 		} else {
 			res.Rejected++
@@ -205,16 +243,25 @@ func (in *Ingestor) parse(raw []byte) (Record, error) {
 	}
 	t := strings.ToLower(strings.TrimSpace(env.Type))
 	if t == "" {
-		return nil, armapi.BadRequest("MissingRequiredProperty", "The record has no 'type'; expected one of: %s.", in.types())
+		return nil, &armapi.Error{Status: http.StatusBadRequest, Code: "MissingRequiredProperty", Target: "type",
+			Message: fmt.Sprintf("The record has no 'type'; expected one of: %s.", in.types())}
 	}
 	p, ok := in.Parsers[t]
-	if strings.EqualFold(env.Op, opDelete) {
-		p, ok = in.Parsers[opDelete+":"+t]
-	} else if env.Op != "" && !strings.EqualFold(env.Op, "upsert") {
-		return nil, armapi.BadRequest("InvalidOperation", "The op '%s' is not supported; use 'upsert' (default) or 'delete'.", env.Op)
+	switch {
+	case strings.EqualFold(env.Op, opDelete):
+		if !ok {
+			break
+		}
+		if p, ok = in.Parsers[opDelete+":"+t]; !ok {
+			return nil, armapi.BadRequest("InvalidOperation", "Records of type '%s' cannot be deleted through ingestion.", env.Type)
+		}
+	case env.Op != "" && !strings.EqualFold(env.Op, "upsert"):
+		return nil, &armapi.Error{Status: http.StatusBadRequest, Code: "InvalidOperation", Target: "op",
+			Message: fmt.Sprintf("The op '%s' is not supported; use 'upsert' (default) or 'delete'.", env.Op)}
 	}
 	if !ok {
-		return nil, armapi.BadRequest("UnsupportedRecordType", "The record type '%s' cannot be ingested; expected one of: %s.", env.Type, in.types())
+		return nil, &armapi.Error{Status: http.StatusBadRequest, Code: "UnsupportedRecordType", Target: "type",
+			Message: fmt.Sprintf("The record type '%s' cannot be ingested; expected one of: %s.", env.Type, in.types())}
 	}
 	return p(raw)
 }
@@ -232,5 +279,5 @@ func (in *Ingestor) types() string {
 
 func reject(line int, id string, err error) LineResult {
 	ae := armapi.AsError(err)
-	return LineResult{Line: line, Status: "rejected", ID: id, Error: &LineErrorOut{Code: ae.Code, Message: ae.Message}}
+	return LineResult{Line: line, Status: StatusRejected, ID: id, Error: &LineErrorOut{Code: ae.Code, Message: ae.Message, Target: ae.Target}}
 }
