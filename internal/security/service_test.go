@@ -20,8 +20,8 @@ import (
 
 const (
 	fxTenant = "11111111-2222-4333-8444-555555555555"
-	testSub    = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
-	otherSub   = "ffffffff-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+	testSub  = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+	otherSub = "ffffffff-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 )
 
 type fixture struct {
