@@ -27,6 +27,7 @@ import (
 	"sluice/internal/config"
 	"sluice/internal/estate"
 	"sluice/internal/export"
+	"sluice/internal/security"
 	"sluice/internal/store"
 	"sluice/internal/store/sqlite"
 	"sluice/internal/tlsutil"
@@ -43,6 +44,7 @@ type Server struct {
 	RBAC      *auth.RBAC
 	Bootstrap estate.Bootstrap
 	Engine    *export.Engine
+	Security  *security.Service
 	// Automations stores Microsoft.Security/automations and feeds the engine.
 	Automations *automation.Service
 
@@ -95,6 +97,9 @@ func (s *Server) init(ctx context.Context) error {
 	s.RBAC = &auth.RBAC{Store: s.Store, Resolver: s.Estate}
 	s.Router = &armapi.Router{Authn: &auth.Authenticator{Issuer: s.Issuer}, Authz: s.RBAC}
 	(&estate.Handlers{Svc: s.Estate, Authz: s.RBAC}).Register(s.Router)
+	if err := s.initSecurity(ctx); err != nil {
+		return err
+	}
 	if err := s.initAutomations(ctx); err != nil {
 		return err
 	}
