@@ -34,7 +34,9 @@ func estateRoutes() []estateRoute {
 		{http.MethodGet, groups, estate.VersionsGroups, nil},
 		{http.MethodPut, mgPath("bad-input-group"), estate.VersionsGroups, map[string]any{"properties": map[string]any{"displayName": "Bad Input"}}},
 		{http.MethodGet, mgPath(demoGroup), estate.VersionsGroups, nil},
+		{http.MethodPatch, mgPath(demoGroup), estate.VersionsGroups, map[string]any{"displayName": "Contoso Production"}},
 		{http.MethodDelete, mgPath("contoso-development"), estate.VersionsGroups, nil},
+		{http.MethodGet, mgPath(demoGroup) + "/subscriptions", estate.VersionsGroups, nil},
 		{http.MethodPut, link, estate.VersionsGroups, nil},
 		{http.MethodGet, link, estate.VersionsGroups, nil},
 		{http.MethodDelete, link, estate.VersionsGroups, nil},
@@ -113,6 +115,8 @@ func TestBodyErrors(t *testing.T) {
 			`{"properties":{"displayName":42}}`, "properties.displayName", "string"},
 		{"management group parent", http.MethodPut, mgPath("body-errors"), mgVersion,
 			`{"properties":{"details":{"parent":"contoso-production"}}}`, "properties.details.parent", "object"},
+		{"management group patch", http.MethodPatch, mgPath(demoGroup), mgVersion,
+			`{"displayName":["x"]}`, "displayName", "string"},
 		{"subscription", http.MethodPut, newSub, subVersion,
 			`{"displayName":true}`, "displayName", "string"},
 		{"resource group", http.MethodPut, rgPath(demoSub, "body-errors"), rgVersion,
@@ -164,6 +168,7 @@ func TestBodyErrors(t *testing.T) {
 	}()
 	for _, p := range []struct{ method, path string }{
 		{http.MethodPut, withVersion(mgPath("too-big"), mgVersion)},
+		{http.MethodPatch, withVersion(mgPath(demoGroup), mgVersion)},
 		{http.MethodPut, withVersion(bigSub, subVersion)},
 		{http.MethodPut, withVersion(rgPath(demoSub, "too-big"), rgVersion)},
 		{http.MethodPatch, withVersion(rgPath(demoSub, "web-prod"), rgVersion)},

@@ -61,7 +61,9 @@ func (h *Handlers) Register(rt *armapi.Router) {
 	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: g, APIVersions: VersionsGroups, Permission: armapi.PermissionAuthenticated, Handler: h.listGroups})
 	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: g + "/{groupId}", APIVersions: VersionsGroups, Permission: PermGroupWrite, Scope: tenantRoot, Handler: h.putGroup})
 	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: g + "/{groupId}", APIVersions: VersionsGroups, Permission: PermGroupRead, Handler: h.getGroup})
+	rt.Handle(armapi.Route{Method: http.MethodPatch, Pattern: g + "/{groupId}", APIVersions: VersionsGroups, Permission: PermGroupWrite, Handler: h.patchGroup})
 	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: g + "/{groupId}", APIVersions: VersionsGroups, Permission: PermGroupDel, Handler: h.deleteGroup})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: g + "/{groupId}/subscriptions", APIVersions: VersionsGroups, Permission: PermGroupRead, Scope: groupScope, Handler: h.listGroupSubscriptions})
 	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: g + "/{groupId}/subscriptions/{subscriptionId}", APIVersions: VersionsGroups, Permission: PermSubWrite, Scope: groupScope, Handler: h.moveSubscription})
 	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: g + "/{groupId}/subscriptions/{subscriptionId}", APIVersions: VersionsGroups, Permission: PermGroupRead, Scope: groupScope, Handler: h.getGroupSubscription})
 	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: g + "/{groupId}/subscriptions/{subscriptionId}", APIVersions: VersionsGroups, Permission: PermSubWrite, Scope: groupScope, Handler: h.unlinkSubscription})
@@ -248,10 +250,9 @@ func (h *Handlers) putGroup(w http.ResponseWriter, r *http.Request) error {
 			g.DisplayName = req.Properties.DisplayName
 		}
 		if d := req.Properties.Details; d != nil && d.Parent != nil && d.Parent.ID != "" {
-			parent, ok := strings.CutPrefix(strings.ToLower(d.Parent.ID), strings.ToLower(GroupID("")))
-			if !ok || parent == "" || strings.Contains(parent, "/") {
-				return &armapi.Error{Status: http.StatusBadRequest, Code: "InvalidParentId", Target: "properties.details.parent.id",
-					Message: fmt.Sprintf("The parent id '%s' is not a management group id (/providers/Microsoft.Management/managementGroups/{groupId}).", d.Parent.ID)}
+			parent, err := parentName(d.Parent.ID, "properties.details.parent.id")
+			if err != nil {
+				return err
 			}
 			g.Parent = parent
 		}
@@ -276,23 +277,8 @@ func (h *Handlers) putGroup(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if g.Parent != "" {
-			chain, tenant, err := h.Svc.Ancestors(ctx, tx, g.Parent)
-			if err != nil {
-				if isNotFound(err) {
-					return armapi.BadRequest("ParentNotFound", "The parent management group '%s' does not exist.", g.Parent)
-				}
+			if err := h.checkParent(ctx, tx, g, p.TenantID); err != nil {
 				return err
-			}
-			if tenant != p.TenantID {
-				return armapi.BadRequest("ParentNotFound", "The parent management group '%s' does not exist in this tenant.", g.Parent)
-			}
-			for _, c := range chain {
-				if strings.EqualFold(c, g.Name) {
-					return armapi.BadRequest("InvalidParentId", "Moving '%s' under '%s' would create a cycle.", g.Name, g.Parent)
-				}
-			}
-			if len(chain) >= maxGroupDepth {
-				return armapi.BadRequest("TooManyLevels", "Management groups can be nested at most %d levels below the root.", maxGroupDepth-1)
 			}
 		}
 		return PutGroup(ctx, tx, g)
@@ -305,6 +291,161 @@ func (h *Handlers) putGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	armapi.WriteJSON(w, status, out)
+	return nil
+}
+
+// parentName reads a parent management group id
+// (/providers/Microsoft.Management/managementGroups/{groupId}) from the
+// body property target.
+func parentName(id, target string) (string, error) {
+	parent, ok := strings.CutPrefix(strings.ToLower(id), strings.ToLower(GroupID("")))
+	if !ok || parent == "" || strings.Contains(parent, "/") {
+		return "", &armapi.Error{Status: http.StatusBadRequest, Code: "InvalidParentId", Target: target,
+			Message: fmt.Sprintf("The parent id '%s' is not a management group id (/providers/Microsoft.Management/managementGroups/{groupId}).", id)}
+	}
+	return parent, nil
+}
+
+// checkParent validates placing g under g.Parent: the parent exists in the
+// tenant, the move makes no cycle, and neither g nor any group below it ends
+// up deeper than the hierarchy allows.
+func (h *Handlers) checkParent(ctx context.Context, tx store.Tx, g *ManagementGroup, tenantID string) error {
+	chain, tenant, err := h.Svc.Ancestors(ctx, tx, g.Parent)
+	if err != nil {
+		if isNotFound(err) {
+			return armapi.BadRequest("ParentNotFound", "The parent management group '%s' does not exist.", g.Parent)
+		}
+		return err
+	}
+	if tenant != tenantID {
+		return armapi.BadRequest("ParentNotFound", "The parent management group '%s' does not exist in this tenant.", g.Parent)
+	}
+	for _, c := range chain {
+		if strings.EqualFold(c, g.Name) {
+			return armapi.BadRequest("InvalidParentId", "Moving '%s' under '%s' would create a cycle.", g.Name, g.Parent)
+		}
+	}
+	below, err := subtreeHeight(ctx, tx, strings.ToLower(g.Name))
+	if err != nil {
+		return err
+	}
+	if len(chain)+below >= maxGroupDepth {
+		if below > 0 {
+			return armapi.BadRequest("TooManyLevels", "Management groups can be nested at most %d levels below the root; '%s' with the %d level(s) of groups below it does not fit under '%s'.",
+				maxGroupDepth-1, g.Name, below, g.Parent)
+		}
+		return armapi.BadRequest("TooManyLevels", "Management groups can be nested at most %d levels below the root.", maxGroupDepth-1)
+	}
+	return nil
+}
+
+// subtreeHeight is the number of levels of groups below the group with key
+// name (0 for a leaf or a new group).
+func subtreeHeight(ctx context.Context, r store.Reader, name string) (int, error) {
+	level := []string{name}
+	for height := 0; ; height++ {
+		var next []string
+		for _, parent := range level {
+			kids, err := r.List(ctx, store.ListOptions{Kind: KindManagementGroup, Parent: parent})
+			if err != nil {
+				return 0, err
+			}
+			for _, k := range kids {
+				next = append(next, k.Key)
+			}
+		}
+		if len(next) == 0 || height > maxGroupDepth {
+			return height, nil
+		}
+		level = next
+	}
+}
+
+type patchGroupRequest struct {
+	DisplayName   *string `json:"displayName"`
+	ParentGroupID *string `json:"parentGroupId"`
+}
+
+// patchGroup renames a management group or moves it under another parent.
+func (h *Handlers) patchGroup(w http.ResponseWriter, r *http.Request) error {
+	var req patchGroupRequest
+	if err := armapi.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	parent := ""
+	if req.ParentGroupID != nil && *req.ParentGroupID != "" {
+		var err error
+		if parent, err = parentName(*req.ParentGroupID, "parentGroupId"); err != nil {
+			return err
+		}
+		if !h.Authz.Can(r.Context(), PermGroupWrite, GroupID(parent)) {
+			if _, err := h.Svc.Group(r.Context(), h.Svc.Store, parent); isNotFound(err) {
+				return armapi.BadRequest("ParentNotFound", "The parent management group '%s' does not exist.", parent)
+			}
+			p := auth.FromContext(r.Context())
+			return armapi.Errorf(http.StatusForbidden, "AuthorizationFailed",
+				"The client with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid.",
+				p.ObjectID, PermGroupWrite, GroupID(parent))
+		}
+	}
+	p := auth.FromContext(r.Context())
+	ctx := r.Context()
+	var g *ManagementGroup
+	err := h.Svc.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if g, err = h.Svc.Group(ctx, tx, r.PathValue("groupId")); err != nil {
+			return err
+		}
+		if g.TenantID != p.TenantID {
+			return armapi.Errorf(http.StatusForbidden, "AuthorizationFailed", "The management group '%s' belongs to another tenant.", g.Name)
+		}
+		if req.DisplayName != nil && strings.TrimSpace(*req.DisplayName) != "" {
+			g.DisplayName = *req.DisplayName
+		}
+		if parent != "" && !strings.EqualFold(parent, g.Parent) {
+			if g.Parent == "" {
+				return armapi.BadRequest("InvalidParentId", "The root management group of a tenant cannot be moved.")
+			}
+			g.Parent = parent
+			if err := h.checkParent(ctx, tx, g, p.TenantID); err != nil {
+				return err
+			}
+		}
+		return PutGroup(ctx, tx, g)
+	})
+	if err != nil {
+		return err
+	}
+	out, err := h.renderGroup(ctx, g, false)
+	if err != nil {
+		return err
+	}
+	armapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// listGroupSubscriptions lists the subscriptions directly under a group.
+func (h *Handlers) listGroupSubscriptions(w http.ResponseWriter, r *http.Request) error {
+	page, err := armapi.PageFrom(r)
+	if err != nil {
+		return err
+	}
+	g, err := h.Svc.Group(r.Context(), h.Svc.Store, r.PathValue("groupId"))
+	if err != nil {
+		return err
+	}
+	opts := store.ListOptions{Kind: KindSubscription, Parent: strings.ToLower(g.Name)}
+	items, last, err := h.filteredPage(r.Context(), page, opts, func(rec *store.Record) (any, bool, error) {
+		var s Subscription
+		if err := json.Unmarshal(rec.Body, &s); err != nil {
+			return nil, false, err
+		}
+		return renderSubUnderGroup(&s), true, nil
+	})
+	if err != nil {
+		return err
+	}
+	armapi.WriteList(w, r, items, last)
 	return nil
 }
 

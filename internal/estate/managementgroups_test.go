@@ -225,6 +225,22 @@ func TestManagementGroupHierarchyRules(t *testing.T) {
 	_, err = c.BeginCreateOrUpdate(ctx, "level-1", req, nil)
 	responseError(t, err, http.StatusBadRequest, "InvalidParentId")
 
+	// A group with a level below it does not fit under level-5 (its child
+	// would be at level 7), neither by PUT nor by PATCH; under level-4 it does.
+	createGroup(ctx, t, c, "side-1", "side-1", "")
+	createGroup(ctx, t, c, "side-2", "side-2", "side-1")
+	req.Properties.Details.Parent.ID = to.Ptr(estate.GroupID("level-5"))
+	_, err = c.BeginCreateOrUpdate(ctx, "side-1", req, nil)
+	re := responseError(t, err, http.StatusBadRequest, "TooManyLevels")
+	if !strings.Contains(re.Error(), "side-1") {
+		t.Errorf("message does not name the moved group: %v", re)
+	}
+	_, err = c.Update(ctx, "side-1", armmanagementgroups.PatchManagementGroupRequest{ParentGroupID: to.Ptr(estate.GroupID("level-5"))}, nil)
+	responseError(t, err, http.StatusBadRequest, "TooManyLevels")
+	if _, err := c.Update(ctx, "side-1", armmanagementgroups.PatchManagementGroupRequest{ParentGroupID: to.Ptr(estate.GroupID("level-4"))}, nil); err != nil {
+		t.Fatalf("move side-1 under level-4: %v", err)
+	}
+
 	// Re-parenting within the rules works and shows in the parent's children.
 	moved := createGroup(ctx, t, c, "level-6", "level-6", "level-1")
 	if str(moved.Properties.Details.Parent.ID) != estate.GroupID("level-1") {
@@ -340,4 +356,75 @@ func TestManagementGroupsListPaging(t *testing.T) {
 			t.Errorf("$top paging: group %s listed %d times", name, seen[name])
 		}
 	}
+}
+
+func TestManagementGroupUpdate(t *testing.T) {
+	env := servertest.New(t, servertest.WithDemo())
+	ctx := context.Background()
+	c, sc := groupClients(t, env)
+	createGroup(ctx, t, c, "upd-a", "A", "")
+	createGroup(ctx, t, c, "upd-b", "B", "upd-a")
+
+	// Rename only: the parent stays.
+	got, err := c.Update(ctx, "UPD-B", armmanagementgroups.PatchManagementGroupRequest{DisplayName: to.Ptr("B renamed")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if str(got.Name) != "upd-b" || str(got.Properties.DisplayName) != "B renamed" || str(got.Properties.Details.Parent.ID) != estate.GroupID("upd-a") {
+		t.Errorf("after rename: %s %q parent %+v", str(got.Name), str(got.Properties.DisplayName), got.Properties.Details.Parent)
+	}
+	// Move under a demo group.
+	got, err = c.Update(ctx, "upd-b", armmanagementgroups.PatchManagementGroupRequest{ParentGroupID: to.Ptr(estate.GroupID(demoGroup))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if str(got.Properties.DisplayName) != "B renamed" || str(got.Properties.Details.Parent.ID) != estate.GroupID(demoGroup) {
+		t.Errorf("after move: %q parent %+v", str(got.Properties.DisplayName), got.Properties.Details.Parent)
+	}
+	stored, err := c.Get(ctx, "upd-b", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if str(stored.Properties.Details.Parent.ID) != estate.GroupID(demoGroup) || str(stored.Properties.DisplayName) != "B renamed" {
+		t.Errorf("stored after PATCH: %q parent %+v", str(stored.Properties.DisplayName), stored.Properties.Details.Parent)
+	}
+
+	for _, tc := range []struct {
+		group  string
+		req    armmanagementgroups.PatchManagementGroupRequest
+		status int
+		code   string
+	}{
+		{"no-such-group", armmanagementgroups.PatchManagementGroupRequest{DisplayName: to.Ptr("x")}, http.StatusNotFound, "ManagementGroupNotFound"},
+		{"upd-a", armmanagementgroups.PatchManagementGroupRequest{ParentGroupID: to.Ptr(estate.GroupID("no-such-parent"))}, http.StatusBadRequest, "ParentNotFound"},
+		{"upd-a", armmanagementgroups.PatchManagementGroupRequest{ParentGroupID: to.Ptr("upd-b")}, http.StatusBadRequest, "InvalidParentId"},
+		{"upd-a", armmanagementgroups.PatchManagementGroupRequest{ParentGroupID: to.Ptr(estate.GroupID("upd-a"))}, http.StatusBadRequest, "InvalidParentId"},
+		{env.TenantID, armmanagementgroups.PatchManagementGroupRequest{ParentGroupID: to.Ptr(estate.GroupID("upd-a"))}, http.StatusBadRequest, "InvalidParentId"},
+	} {
+		_, err := c.Update(ctx, tc.group, tc.req, nil)
+		responseError(t, err, tc.status, tc.code)
+	}
+	r := send(t, env, http.MethodPatch, withVersion(mgPath("upd-a"), mgVersion), env.Token, `{"parentGroupId": 7}`)
+	expectError(t, r, http.StatusBadRequest, "InvalidRequestContent", "'parentGroupId'", "string")
+
+	// The subscriptions directly under a group, through the client's pager.
+	pager := sc.NewGetSubscriptionsUnderManagementGroupPager(demoGroup, nil)
+	seen := map[string]string{}
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range page.Value {
+			seen[str(s.Name)] = str(s.Properties.DisplayName)
+			if str(s.Properties.Parent.ID) != estate.GroupID(demoGroup) || str(s.Properties.Tenant) != env.TenantID {
+				t.Errorf("subscription %s under %s: %+v", str(s.Name), demoGroup, s.Properties)
+			}
+		}
+	}
+	if len(seen) != 2 || seen[demoSub] != "Contoso Production" || seen[demoSubShared] != "Contoso Shared Services" {
+		t.Errorf("subscriptions under %s: %v", demoGroup, seen)
+	}
+	_, err = sc.NewGetSubscriptionsUnderManagementGroupPager("no-such-group", nil).NextPage(ctx)
+	responseError(t, err, http.StatusNotFound, "ManagementGroupNotFound")
 }
