@@ -2,12 +2,15 @@ package armapi
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxBodyBytes bounds every ARM request body (ARM itself caps at 4 MB).
@@ -65,37 +68,81 @@ func JSONError(data []byte, err error) *Error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		line, col := position(data, se.Offset)
+		// Offset counts the bytes read including the offending one; at the
+		// end of the input there is no offending byte and the position is
+		// just past the last one.
+		off := se.Offset
+		if off > 0 && off <= int64(len(data)) && !strings.Contains(se.Error(), "unexpected end") {
+			off--
+		}
+		line, col := position(data, off)
 		return BadRequest("InvalidRequestContent",
-			"The request content was invalid and could not be deserialized: %s at line %d, column %d.", se.Error(), line, col)
+			"The request content was invalid and could not be deserialized: %s at line %d, column %d.", clip(se.Error()), line, col)
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
 			field = "(root)"
 		}
 		return &Error{Status: http.StatusBadRequest, Code: "InvalidRequestContent", Target: field,
-			Message: fmt.Sprintf("The request content was invalid: property '%s' must be of type %s, got %s.", field, jsonTypeName(te.Type.String()), te.Value)}
+			Message: fmt.Sprintf("The request content was invalid: property '%s' must be of type %s, got %s.", clip(field), jsonTypeName(te.Type), clip(te.Value))}
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return BadRequest("InvalidRequestContent", "The request content was invalid: unexpected end of JSON input.")
 	default:
-		return BadRequest("InvalidRequestContent", "The request content was invalid: %s.", strings.TrimPrefix(err.Error(), "json: "))
+		return BadRequest("InvalidRequestContent", "The request content was invalid: %s.", clip(strings.TrimPrefix(err.Error(), "json: ")))
 	}
 }
 
-func jsonTypeName(goType string) string {
+// maxEcho bounds how much of the client's input an error message repeats
+// (a 4 MB number literal must not come back in a 4 MB message).
+const maxEcho = 200
+
+func clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	cut := maxEcho
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// jsonTypeName names the JSON type a Go type decodes from, by its kind
+// (a named string type such as an enum is a JSON string).
+func jsonTypeName(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	switch {
-	case goType == "string":
-		return "string"
-	case goType == "bool":
-		return "boolean"
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
+	case t == nil:
+		return "value"
+	case t == reflect.TypeFor[json.Number]():
 		return "number"
-	case strings.HasPrefix(goType, "[]"):
+	case t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler):
+		return "string"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "string" // base64
+		}
 		return "array"
-	case strings.HasPrefix(goType, "map["), strings.Contains(goType, "."):
+	case reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
 		return "object"
 	}
-	return goType
+	return "value"
 }
 
 func position(data []byte, off int64) (line, col int) {

@@ -157,7 +157,7 @@ func match(pat []segment, segs []string, acc []param) ([]param, bool) {
 	case p.param != "":
 		return match(pat[1:], segs[1:], append(acc, param{p.param, segs[0]}))
 	default:
-		if !strings.EqualFold(p.lit, segs[0]) {
+		if !equalFoldASCII(p.lit, segs[0]) {
 			return nil, false
 		}
 		return match(pat[1:], segs[1:], acc)
@@ -165,6 +165,26 @@ func match(pat []segment, segs []string, acc []param) ([]param, bool) {
 }
 
 func minSegs(pat []segment) int { return len(pat) }
+
+// equalFoldASCII compares a lower-case ASCII literal with a path segment,
+// folding ASCII case only: ARM paths are ASCII-case-insensitive, and Unicode
+// folds (U+017F for 's', U+212A for 'k') must not reach a route whose
+// literals armid would then refuse to parse.
+func equalFoldASCII(lit, seg string) bool {
+	if len(lit) != len(seg) {
+		return false
+	}
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lit[i] {
+			return false
+		}
+	}
+	return true
+}
 
 // ServeHTTP implements http.Handler.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
