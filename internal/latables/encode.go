@@ -1,0 +1,205 @@
+package latables
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// TimeFormat is how datetime values are written: UTC with up to seven
+// fractional digits, trailing zeros trimmed (the .NET round-trip form the
+// Microsoft service writes).
+const TimeFormat = "2006-01-02T15:04:05.9999999Z"
+
+// AppendJSON appends the row as a JSON object with every non-null column.
+func (r *Row) AppendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	first := true
+	for i, v := range r.Values {
+		if v == nil {
+			continue
+		}
+		dst = appendMember(dst, &first, r.Table.Columns[i].Name, v)
+	}
+	return append(dst, '}')
+}
+
+// AppendStreamJSON appends the row as a Logs Ingestion record: the
+// non-null Data columns only (the workspace fills TenantId, Type and the
+// system columns).
+func (r *Row) AppendStreamJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	first := true
+	for _, i := range r.Table.stream {
+		if v := r.Values[i]; v != nil {
+			dst = appendMember(dst, &first, r.Table.Columns[i].Name, v)
+		}
+	}
+	return append(dst, '}')
+}
+
+// StreamSize is the length of AppendStreamJSON's output.
+func (r *Row) StreamSize() int {
+	n := 2
+	first := true
+	for _, i := range r.Table.stream {
+		if v := r.Values[i]; v != nil {
+			if !first {
+				n++
+			}
+			first = false
+			n += quotedLen(r.Table.Columns[i].Name) + 1 + valueLen(v)
+		}
+	}
+	return n
+}
+
+func appendMember(dst []byte, first *bool, name string, v any) []byte {
+	if !*first {
+		dst = append(dst, ',')
+	}
+	*first = false
+	dst = AppendString(dst, name)
+	dst = append(dst, ':')
+	return AppendValue(dst, v)
+}
+
+// AppendValue appends one column value as JSON.
+func AppendValue(dst []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...)
+	case string:
+		return AppendString(dst, x)
+	case int64:
+		return strconv.AppendInt(dst, x, 10)
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return append(dst, "null"...)
+		}
+		return strconv.AppendFloat(dst, x, 'g', -1, 64)
+	case bool:
+		return strconv.AppendBool(dst, x)
+	case time.Time:
+		dst = append(dst, '"')
+		dst = x.UTC().AppendFormat(dst, TimeFormat)
+		return append(dst, '"')
+	case json.RawMessage:
+		if len(x) == 0 {
+			return append(dst, "null"...)
+		}
+		return append(dst, x...)
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return append(dst, "null"...)
+		}
+		return append(dst, b...)
+	}
+}
+
+func valueLen(v any) int {
+	switch x := v.(type) {
+	case string:
+		return quotedLen(x)
+	case json.RawMessage:
+		if len(x) == 0 {
+			return 4
+		}
+		return len(x)
+	case time.Time:
+		return len(x.UTC().AppendFormat(make([]byte, 0, 40), TimeFormat)) + 2
+	}
+	var buf [64]byte
+	return len(AppendValue(buf[:0], v))
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string. HTML characters are not escaped
+// (as Json.NET does not); invalid UTF-8 becomes U+FFFD.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\ufffd"...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// runeLen is the encoded length of one rune (or invalid byte) of s at i,
+// and the number of bytes it occupies in s.
+func runeLen(s string, i int) (enc, size int) {
+	c := s[i]
+	if c < utf8.RuneSelf {
+		switch {
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+			return 2, 1
+		case c < 0x20:
+			return 6, 1
+		}
+		return 1, 1
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return 3, 1
+	case r == '\u2028' || r == '\u2029':
+		return 6, size
+	}
+	return size, size
+}
+
+// quotedLen is the length of AppendString's output for s.
+func quotedLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		e, size := runeLen(s, i)
+		n += e
+		i += size
+	}
+	return n
+}
