@@ -697,13 +697,23 @@ func (h *Handlers) putSubscription(w http.ResponseWriter, r *http.Request) error
 	if g, ok := strings.CutPrefix(strings.ToLower(group), strings.ToLower(GroupID(""))); ok {
 		group = g
 	}
-	if group == "" {
-		group = req.TenantID
-	}
 	ctx := r.Context()
 	status := http.StatusCreated
 	var sub *Subscription
 	err = h.Svc.Store.Update(ctx, func(tx store.Tx) error {
+		existing, err := h.Svc.Subscription(ctx, tx, id)
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		group := group
+		if group == "" {
+			// A new subscription goes under the root; an update without a
+			// group keeps the subscription where it is.
+			group = req.TenantID
+			if existing != nil && existing.TenantID == req.TenantID {
+				group = existing.ManagementGroupID
+			}
+		}
 		g, err := h.Svc.Group(ctx, tx, group)
 		if err != nil {
 			if isNotFound(err) {
@@ -715,18 +725,14 @@ func (h *Handlers) putSubscription(w http.ResponseWriter, r *http.Request) error
 		if g.TenantID != req.TenantID {
 			return armapi.BadRequest("ManagementGroupNotFound", "The management group '%s' is not in tenant '%s'.", g.Name, req.TenantID)
 		}
-		existing, err := h.Svc.Subscription(ctx, tx, id)
 		sub = &Subscription{SubscriptionID: id, DisplayName: req.DisplayName, TenantID: req.TenantID,
 			ManagementGroupID: g.Name, State: "Enabled", Created: time.Now().UTC()}
-		switch {
-		case err == nil:
+		if existing != nil {
 			if existing.TenantID != req.TenantID {
 				return armapi.Errorf(http.StatusConflict, "SubscriptionInAnotherTenant", "The subscription '%s' is registered in another tenant.", id)
 			}
 			status = http.StatusOK
 			sub.Created = existing.Created
-		case !isNotFound(err):
-			return err
 		}
 		return PutSubscription(ctx, tx, sub)
 	})

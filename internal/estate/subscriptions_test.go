@@ -102,6 +102,19 @@ func TestSubscriptionsRegisterListDelete(t *testing.T) {
 		expectStatus(t, r, http.StatusOK)
 	}
 
+	// An update that names no group leaves the subscription where it is; one
+	// that names a group moves it.
+	r = send(t, env, http.MethodPut, withVersion("/subscriptions/"+inGroup, subVersion), env.Token, map[string]string{"displayName": "In Group, renamed"})
+	expectStatus(t, r, http.StatusOK)
+	if !strings.Contains(string(r.Body), `"managementGroupId":"`+estate.GroupID(demoGroup)+`"`) {
+		t.Errorf("an update without managementGroupId moved the subscription: %s", r.Body)
+	}
+	r = send(t, env, http.MethodPut, withVersion("/subscriptions/"+inGroup, subVersion), env.Token,
+		map[string]string{"displayName": "In Group, renamed", "managementGroupId": "contoso-development"})
+	expectStatus(t, r, http.StatusOK)
+	r = send(t, env, http.MethodGet, withVersion(mgPath("contoso-development")+"/subscriptions/"+inGroup, mgVersion), env.Token, nil)
+	expectStatus(t, r, http.StatusOK)
+
 	// More subscriptions than one page (the default page size is 100).
 	want := map[string]bool{id: true, inGroup: true, inGroupByID: true, demoSub: true, demoSubDev: true, demoSubShared: true}
 	for i := len(want); i < 130; i++ {
