@@ -96,7 +96,7 @@ var demoResources = map[string]map[string][]string{
 // demoFindingKeys are the recommendations whose unhealthy assessments get
 // findings (sub-assessments) in the demo.
 var demoFindingKeys = map[string]string{
-	"859775fd-c53e-5ade-ad1d-15930ff69736": "ServerVulnerability",
+	"859775fd-c53e-5ade-ad1d-15930ff69736": "ServerVulnerabilityAssessment",
 	"ea685bde-a557-53f2-98aa-10bc17e4c930": "ContainerRegistryVulnerability",
 }
 
