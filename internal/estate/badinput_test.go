@@ -57,6 +57,7 @@ func estateRoutes() []estateRoute {
 // token, with a malformed token, without api-version and with an
 // unsupported one.
 func TestEveryRouteChecksTokenAndAPIVersion(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	for _, rt := range estateRoutes() {
 		t.Run(strings.ReplaceAll(rt.String(), "/", "_"), func(t *testing.T) {
@@ -104,6 +105,7 @@ func TestEveryRouteChecksTokenAndAPIVersion(t *testing.T) {
 // TestBodyErrors sends malformed, mistyped, empty and oversized bodies to
 // every route that takes one.
 func TestBodyErrors(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	newSub := "/subscriptions/" + uuid.NewString()
 	bodyRoutes := []struct {
@@ -216,6 +218,7 @@ func sendBody(t *testing.T, env *servertest.Env, method, path string, body []byt
 // TestBadInput is a table of requests every one of which must fail with a
 // precise code and message.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	unknownSub := "0badc0de-0000-4000-8000-000000000000"
 	newSub := "/subscriptions/" + uuid.NewString()
@@ -346,6 +349,7 @@ func TestBadInput(t *testing.T) {
 // TestCaseInsensitivePaths: ARM path segments, ids and names are
 // case-insensitive.
 func TestCaseInsensitivePaths(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	upSub := strings.ToUpper(demoSub)
 	for _, p := range []struct{ path, wantName string }{

@@ -79,6 +79,7 @@ func childNames(g armmanagementgroups.ManagementGroup) map[string]string {
 }
 
 func TestManagementGroupsLifecycle(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	ctx := context.Background()
 	c, sc := groupClients(t, env)
@@ -200,6 +201,7 @@ func TestManagementGroupsLifecycle(t *testing.T) {
 }
 
 func TestManagementGroupHierarchyRules(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	ctx := context.Background()
 	c, _ := groupClients(t, env)
@@ -271,6 +273,7 @@ func TestManagementGroupHierarchyRules(t *testing.T) {
 }
 
 func TestManagementGroupsListPaging(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	ctx := context.Background()
 	c, _ := groupClients(t, env)
@@ -359,6 +362,7 @@ func TestManagementGroupsListPaging(t *testing.T) {
 }
 
 func TestManagementGroupUpdate(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	ctx := context.Background()
 	c, sc := groupClients(t, env)

@@ -17,6 +17,7 @@ import (
 // TestEstateSurvivesRestart writes the estate through one server, stops it,
 // and reads it back through a second server on the same data directory.
 func TestEstateSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
 	var sub, tenant, token string

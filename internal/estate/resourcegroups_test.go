@@ -24,6 +24,7 @@ func rgClient(t *testing.T, env *servertest.Env, sub string) *armresources.Resou
 }
 
 func TestResourceGroupsLifecycle(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	ctx := context.Background()
 	sub := registerSubscription(t, env, "Resource Group Tests", nil)
@@ -131,6 +132,7 @@ func TestResourceGroupsLifecycle(t *testing.T) {
 }
 
 func TestResourceGroupsListPagingAndFilter(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	ctx := context.Background()
 	sub := registerSubscription(t, env, "Paging", nil)

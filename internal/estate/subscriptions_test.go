@@ -27,6 +27,7 @@ func subscriptionsClient(t *testing.T, env *servertest.Env) *armsubscriptions.Cl
 }
 
 func TestSubscriptionsGet(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	ctx := context.Background()
 	c := subscriptionsClient(t, env)
@@ -61,6 +62,7 @@ func TestSubscriptionsGet(t *testing.T) {
 }
 
 func TestSubscriptionsRegisterListDelete(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	ctx := context.Background()
 	c := subscriptionsClient(t, env)
