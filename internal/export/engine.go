@@ -288,10 +288,12 @@ func (e *Engine) matchBatch(ctx context.Context, cursor int64) (int64, int, erro
 		return cursor, 0, err
 	}
 	var entries []*store.QueueEntry
+	// Queue ages are measured with the engine's clock.
+	now := e.now().UTC()
 	e.mu.RLock()
 	for _, ev := range evs {
 		for _, a := range e.matchLocked(ev) {
-			entries = append(entries, &store.QueueEntry{Action: a.Key, Seq: ev.Seq, EventID: ev.ID})
+			entries = append(entries, &store.QueueEntry{Action: a.Key, Seq: ev.Seq, EventID: ev.ID, Enqueued: now})
 		}
 	}
 	e.mu.RUnlock()
@@ -471,10 +473,12 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 		return
 	}
 	if !a.export.Enabled {
-		// Paused: keep the queue, look again later.
-		_ = e.store.Update(ctx, func(tx store.Tx) error {
-			return tx.SetActionState(ctx, &store.ActionState{Action: key, NextAttempt: e.now().Add(time.Minute)})
-		})
+		// Paused: keep the queue and its retry state, look again later.
+		st := e.health.state(ctx, key)
+		st.NextAttempt = e.now().Add(time.Minute)
+		if err := e.store.Update(ctx, func(tx store.Tx) error { return tx.SetActionState(ctx, &st) }); err == nil {
+			e.health.remember(key, st)
+		}
 		return
 	}
 	entries, err := e.store.Queued(ctx, key, e.opts.BatchSize)
@@ -539,13 +543,15 @@ func (e *Engine) record(ctx context.Context, a *Action, entries []*store.QueueEn
 	if werr != nil {
 		se = sink.Classify(werr)
 		se.Err = sink.Redact(se.Err, a.Secrets...)
-		switch {
-		case se.Failed != nil:
-			for _, i := range se.Failed {
+		for _, i := range se.Failed {
+			if i >= 0 && i < len(entries) {
 				failed[i] = true
 			}
-		default:
-			failed[min(se.Delivered, len(entries)-1)] = true
+		}
+		if len(failed) == 0 {
+			// In-order sinks stop at the first failure: the message at
+			// Delivered failed; the rest was not attempted and stays queued.
+			failed[min(max(se.Delivered, 0), len(entries)-1)] = true
 		}
 	}
 	delivered := 0
@@ -554,10 +560,10 @@ func (e *Engine) record(ctx context.Context, a *Action, entries []*store.QueueEn
 		switch {
 		case werr == nil:
 			ok = true
-		case se.Failed != nil:
+		case len(se.Failed) > 0:
 			ok = !failed[i]
 		default:
-			ok = i < se.Delivered
+			ok = i < se.Delivered && !failed[i]
 		}
 		if ok {
 			done = append(done, en.Seq)
@@ -568,31 +574,62 @@ func (e *Engine) record(ctx context.Context, a *Action, entries []*store.QueueEn
 	retried := 0
 	if se != nil {
 		reason := se.Err.Error()
-		expired := se.Retryable && !st.FirstFailure.IsZero() && now.Sub(st.FirstFailure) >= e.opts.MaxAge
-		if !se.Retryable || expired {
-			if expired {
-				reason = fmt.Sprintf("retries expired after %s; last error: %s", e.opts.MaxAge, reason)
-			}
+		next.LastError = reason
+		// The retry clock and the attempt count belong to the head of the
+		// queue: they go on while the head keeps failing, and restart when
+		// the head was delivered in this attempt.
+		clock, attempts := st.FirstFailure, st.Attempts
+		if clock.IsZero() || !failed[0] {
+			clock, attempts = now, 0
+		}
+		if !se.Retryable {
 			for i, en := range entries {
 				if failed[i] {
 					dead = append(dead, &store.DeadLetter{Action: a.Key, Seq: en.Seq, EventID: en.EventID, Source: en.Source,
-						Reason: reason, Attempts: st.Attempts + 1, FailedAt: now, Body: en.Body})
+						Reason: reason, Attempts: attempts + 1, FailedAt: now, Body: en.Body})
 					done = append(done, en.Seq)
 				}
 			}
-			next.LastError = reason
 		} else {
-			retried = len(failed)
-			next.Attempts = st.Attempts + 1
-			next.FirstFailure = st.FirstFailure
-			if next.FirstFailure.IsZero() {
-				next.FirstFailure = now
+			// An event expires once it has waited MaxAge while the
+			// destination kept failing: since the head first failed, or
+			// since it was queued if that is later.
+			expiredReason := fmt.Sprintf("retries expired after %s; last error: %s", e.opts.MaxAge, reason)
+			for i, en := range entries {
+				if !failed[i] {
+					continue
+				}
+				if now.Sub(later(clock, en.Enqueued)) >= e.opts.MaxAge {
+					dead = append(dead, &store.DeadLetter{Action: a.Key, Seq: en.Seq, EventID: en.EventID, Source: en.Source,
+						Reason: expiredReason, Attempts: attempts + 1, FailedAt: now, Body: en.Body})
+					done = append(done, en.Seq)
+				} else {
+					retried++
+				}
 			}
-			next.NextAttempt = now.Add(e.opts.Backoff.Delay(next.Attempts, se.RetryAfter))
-			next.LastError = reason
+			next.FirstFailure = clock
+			if retried > 0 {
+				next.Attempts = attempts + 1
+				next.NextAttempt = now.Add(e.opts.Backoff.Delay(next.Attempts, se.RetryAfter))
+			} else {
+				// Everything that failed expired: the next head is tried at
+				// once, and inherits the clock (the destination has been
+				// failing since then).
+				next.LastError = expiredReason
+			}
 		}
 	}
+	gone := false
 	err := e.store.Update(ctx, func(tx store.Tx) error {
+		// An automation deleted while its batch was in flight keeps no
+		// state: its queue is dropped (DropAutomation, or the orphan check
+		// in deliverAction).
+		e.mu.RLock()
+		gone = e.actions[a.Key] == nil
+		e.mu.RUnlock()
+		if gone {
+			return nil
+		}
 		if err := tx.Dequeue(ctx, a.Key, done); err != nil {
 			return err
 		}
@@ -617,7 +654,7 @@ func (e *Engine) record(ctx context.Context, a *Action, entries []*store.QueueEn
 			}
 		})
 	})
-	if err != nil {
+	if err != nil || gone {
 		return err
 	}
 	e.health.remember(a.Key, next)
@@ -627,6 +664,13 @@ func (e *Engine) record(ctx context.Context, a *Action, entries []*store.QueueEn
 			"events", len(failed), "attempts", next.Attempts, "next_attempt", next.NextAttempt, "err", next.LastError)
 	}
 	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -676,7 +720,7 @@ func (e *Engine) Replay(ctx context.Context, d *store.DeadLetter) error {
 		if !ok {
 			return ErrAlreadyReplayed
 		}
-		if err := tx.Enqueue(ctx, &store.QueueEntry{Action: d.Action, Seq: d.Seq, EventID: d.EventID, Body: d.Body}); err != nil {
+		if err := tx.Enqueue(ctx, &store.QueueEntry{Action: d.Action, Seq: d.Seq, EventID: d.EventID, Body: d.Body, Enqueued: e.now().UTC()}); err != nil {
 			return err
 		}
 		return tx.SetActionState(ctx, &store.ActionState{Action: d.Action})

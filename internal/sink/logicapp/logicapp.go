@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,6 +49,33 @@ type Sink struct {
 	opts   Options
 	target *url.URL
 	client *http.Client
+	// secrets are redacted from every error: the URI, its query, the
+	// values of its signature-like parameters and its userinfo.
+	secrets []string
+}
+
+// secretParams are query parameters whose values are credentials (Logic
+// App sig, Azure Functions code, generic keys and tokens).
+var secretParams = []string{"sig", "signature", "code", "key", "apikey", "api_key", "token", "access_token", "secret", "password"}
+
+func secretsOf(raw string, u *url.URL) []string {
+	out := []string{raw, u.RawQuery}
+	for name, vs := range u.Query() {
+		for _, p := range secretParams {
+			if strings.EqualFold(name, p) {
+				for _, v := range vs {
+					out = append(out, v, url.QueryEscape(v))
+				}
+			}
+		}
+	}
+	if u.User != nil {
+		out = append(out, u.User.String())
+		if pw, ok := u.User.Password(); ok {
+			out = append(out, pw)
+		}
+	}
+	return out
 }
 
 // New validates the options; it does not connect.
@@ -72,7 +100,7 @@ func New(opts Options) (*Sink, error) {
 		base.MaxIdleConnsPerHost = max(opts.Concurrency, 2)
 		tr = base
 	}
-	return &Sink{opts: opts, target: u, client: &http.Client{Transport: tr, Timeout: opts.Timeout,
+	return &Sink{opts: opts, target: u, secrets: secretsOf(opts.URI, u), client: &http.Client{Transport: tr, Timeout: opts.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
 }
 
@@ -150,7 +178,7 @@ func (s *Sink) post(ctx context.Context, m *sink.Message) *sink.Error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return sink.Retryable(sink.Redact(fmt.Errorf("post to %s: %w", s.safeTarget(), err), s.opts.URI, s.target.RawQuery))
+		return sink.Retryable(sink.Redact(fmt.Errorf("post to %s: %w", s.safeTarget(), err), s.secrets...))
 	}
 	defer resp.Body.Close()
 	detail, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -161,7 +189,7 @@ func (s *Sink) post(ctx context.Context, m *sink.Message) *sink.Error {
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		return sink.Permanent(fmt.Errorf("post to %s: unexpected redirect %d", s.safeTarget(), resp.StatusCode))
 	}
-	if e := sink.HTTPStatus(resp, sinkRedact(extra, s.opts.URI, s.target.RawQuery)); e != nil {
+	if e := sink.HTTPStatus(resp, sinkRedact(extra, s.secrets...)); e != nil {
 		e.Err = fmt.Errorf("post to %s: %w", s.safeTarget(), e.Err)
 		return e
 	}
