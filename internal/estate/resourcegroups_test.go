@@ -6,10 +6,12 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
+	"github.com/google/uuid"
 
 	"sluice/internal/server/servertest"
 )
@@ -225,6 +227,57 @@ func TestResourceGroupsListPagingAndFilter(t *testing.T) {
 		re := responseError(t, err, http.StatusBadRequest, "InvalidFilterInQueryString")
 		if !strings.Contains(re.Error(), "tagName eq") {
 			t.Errorf("filter %q: message does not say what is supported: %v", bad, re)
+		}
+	}
+}
+
+// TestConcurrentCreates: of many simultaneous PUTs of one new resource group
+// (or subscription) exactly one creates it.
+func TestConcurrentCreates(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t, servertest.WithDemo())
+	newSub := uuid.NewString()
+	for _, target := range []struct{ path, body string }{
+		{withVersion(rgPath(demoSub, "raced"), rgVersion), `{"location":"westeurope"}`},
+		{withVersion("/subscriptions/"+newSub, subVersion), `{"displayName":"Raced"}`},
+		{withVersion(mgPath("raced-group"), mgVersion), `{}`},
+	} {
+		const n = 8
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, err := http.NewRequest(http.MethodPut, env.URL+target.path, strings.NewReader(target.body))
+				if err != nil {
+					statuses <- -1
+					return
+				}
+				req.Header.Set("Authorization", "Bearer "+env.Token)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := env.Client.Do(req)
+				if err != nil {
+					statuses <- -1
+					return
+				}
+				resp.Body.Close()
+				statuses <- resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+		count := map[int]int{}
+		for s := range statuses {
+			count[s]++
+		}
+		// Management groups answer 200 for both create and update.
+		want := map[int]int{http.StatusCreated: 1, http.StatusOK: n - 1}
+		if strings.Contains(target.path, "managementGroups") {
+			want = map[int]int{http.StatusOK: n}
+		}
+		if !maps.Equal(count, want) {
+			t.Errorf("PUT %s ×%d: statuses %v, want %v", target.path, n, count, want)
 		}
 	}
 }
