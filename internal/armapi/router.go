@@ -119,6 +119,9 @@ func (rt *Router) Routes() []Route {
 // Match reports whether some route serves the path (any method).
 func (rt *Router) Match(path string) bool {
 	segs := splitPath(path)
+	if len(segs) > MaxSegments {
+		return false
+	}
 	for _, c := range rt.routes {
 		if _, ok := match(c.segs, segs, nil); ok {
 			return true
@@ -147,10 +150,25 @@ func match(pat []segment, segs []string, acc []param) ([]param, bool) {
 	}
 	switch {
 	case p.rest:
+		tail := pat[1:]
+		if !hasRest(tail) {
+			// A tail without wildcards matches exactly its own length, so
+			// only one span can work: no search (a search over a long path
+			// costs quadratic time, before any authentication).
+			n := len(segs) - len(tail)
+			if n < 1 {
+				return nil, false
+			}
+			got, ok := match(tail, segs[n:], acc)
+			if !ok {
+				return nil, false
+			}
+			return append(got, param{p.param, "/" + strings.Join(segs[:n], "/")}), true
+		}
 		// Try the longest span first; the remaining pattern must match the rest.
-		for n := len(segs) - minSegs(pat[1:]); n >= 1; n-- {
-			if got, ok := match(pat[1:], segs[n:], append(acc, param{p.param, "/" + strings.Join(segs[:n], "/")})); ok {
-				return got, true
+		for n := len(segs) - minSegs(tail); n >= 1; n-- {
+			if got, ok := match(tail, segs[n:], acc); ok {
+				return append(got, param{p.param, "/" + strings.Join(segs[:n], "/")}), true
 			}
 		}
 		return nil, false
@@ -165,6 +183,20 @@ func match(pat []segment, segs []string, acc []param) ([]param, bool) {
 }
 
 func minSegs(pat []segment) int { return len(pat) }
+
+func hasRest(pat []segment) bool {
+	for _, p := range pat {
+		if p.rest {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxSegments bounds the path segments a request may have; longer paths
+// match no route. ARM resource ids are far shorter, and it keeps the cost of
+// matching and of finding a path's scope small for any request.
+const MaxSegments = 128
 
 // equalFoldASCII compares a lower-case ASCII literal with a path segment,
 // folding ASCII case only: ARM paths are ASCII-case-insensitive, and Unicode
@@ -189,6 +221,10 @@ func equalFoldASCII(lit, seg string) bool {
 // ServeHTTP implements http.Handler.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	segs := splitPath(r.URL.Path)
+	if len(segs) > MaxSegments {
+		WriteError(w, r, NotFound("NotFound", "No route serves %s paths of more than %d segments.", r.Method, MaxSegments))
+		return
+	}
 	var found *compiled
 	var params []param
 	allowed := []string{}
