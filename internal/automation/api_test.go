@@ -16,6 +16,39 @@ import (
 	"sluice/internal/store"
 )
 
+const (
+	caseRG   = "case-rg"
+	pagingRG = "paging-rg"
+	quotaSub = "0a0a0a0a-0000-4000-8000-00000000a07a"
+	quotaRG  = "quota-rg"
+)
+
+// TestAPI runs the HTTP tests of the routes against one server (each test
+// in its own names, resource groups or subscription).
+func TestAPI(t *testing.T) {
+	env := servertest.New(t, servertest.WithDemo())
+	createRG(t, env, sub, caseRG)
+	createRG(t, env, sub, pagingRG)
+	registerSubscription(t, env, quotaSub, quotaRG)
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, *servertest.Env)
+	}{
+		{"Validation", testValidation},
+		{"LenientInputExactOutput", testLenientInputExactOutput},
+		{"CaseInsensitiveNames", testCaseInsensitiveNames},
+		{"ConditionalRequests", testConditionalRequests},
+		{"RoutesErrors", testRoutesErrors},
+		{"Permissions", testPermissions},
+		{"RawPaging", testRawPaging},
+		{"PatchMerge", testPatchMerge},
+		{"SecretsCarryOver", testSecretsCarryOver},
+		{"Quota", testQuota},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, env) })
+	}
+}
+
 // edit returns minimal(sub) changed by f (which gets the properties).
 func edit(f func(body, props map[string]any)) map[string]any {
 	b := minimal(sub)
@@ -51,11 +84,10 @@ const (
 	wsID = "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.OperationalInsights/workspaces/ws"
 )
 
-// TestValidation is the table of bad (and lenient) bodies: each bad PUT
+// testValidation is the table of bad (and lenient) bodies: each bad PUT
 // answers 400 with a precise code, and the validate action answers
 // isValid:false with the same message; good ones are created.
-func TestValidation(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
+func testValidation(t *testing.T, env *servertest.Env) {
 	cases := []struct {
 		name string
 		body any
@@ -132,7 +164,9 @@ func TestValidation(t *testing.T) {
 		{"Workspace id of a Logic App", withAction(map[string]any{"actionType": "Workspace", "workspaceResourceId": laID}), "InvalidWorkspaceResourceId"},
 		{"Workspace id malformed", withAction(map[string]any{"actionType": "Workspace", "workspaceResourceId": "ws"}), "InvalidWorkspaceResourceId"},
 		{"11 scopes", edit(func(_, p map[string]any) {
-			p["scopes"] = many(11, func(i int) any { return map[string]any{"scopePath": fmt.Sprintf("/subscriptions/%s/resourceGroups/rg%d", sub, i)} })
+			p["scopes"] = many(11, func(i int) any {
+				return map[string]any{"scopePath": fmt.Sprintf("/subscriptions/%s/resourceGroups/rg%d", sub, i)}
+			})
 		}), "LimitExceeded"},
 		{"21 sources", edit(func(_, p map[string]any) {
 			p["sources"] = many(21, func(int) any { return map[string]any{"eventSource": "Alerts"} })
@@ -210,12 +244,11 @@ func TestValidation(t *testing.T) {
 	}
 }
 
-// TestLenientInputExactOutput: enums in any case are stored and echoed as
+// testLenientInputExactOutput: enums in any case are stored and echoed as
 // sent (actionType canonical), a rule's JSON-number expectedValue comes
 // back as a string, read-only fields in the request are ignored, and every
 // rule set and rule carries all its fields.
-func TestLenientInputExactOutput(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
+func testLenientInputExactOutput(t *testing.T, env *servertest.Env) {
 	body := map[string]any{
 		"id": "/subscriptions/ignored", "name": "ignored", "type": "ignored", "etag": "client etag", "kind": "custom",
 		"systemData": map[string]any{"createdBy": "someone else"},
@@ -273,17 +306,16 @@ func TestLenientInputExactOutput(t *testing.T) {
 	}
 }
 
-// TestCaseInsensitiveNames: names and path segments in any case reach the
+// testCaseInsensitiveNames: names and path segments in any case reach the
 // same automation, whose name keeps the case it was created with.
-func TestCaseInsensitiveNames(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
-	resp, body := do(t, env, http.MethodPut, withVersion(automationPath(sub, rg, "ExportToWorkspace"), v2023), minimal(sub))
+func testCaseInsensitiveNames(t *testing.T, env *servertest.Env) {
+	resp, body := do(t, env, http.MethodPut, withVersion(automationPath(sub, caseRG, "ExportToWorkspace"), v2023), minimal(sub))
 	mustStatus(t, resp, body, http.StatusCreated)
-	odd := "/SUBSCRIPTIONS/" + strings.ToUpper(sub) + "/resourcegroups/WEB-PROD/providers/microsoft.security/AUTOMATIONS/exporttoworkspace"
+	odd := "/SUBSCRIPTIONS/" + strings.ToUpper(sub) + "/resourcegroups/CASE-RG/providers/microsoft.security/AUTOMATIONS/exporttoworkspace"
 	resp, body = do(t, env, http.MethodGet, withVersion(odd, v2023), nil)
 	mustStatus(t, resp, body, http.StatusOK)
 	out := decodeJSON(t, body)
-	if out["name"] != "ExportToWorkspace" || out["id"] != automationPath(sub, rg, "ExportToWorkspace") {
+	if out["name"] != "ExportToWorkspace" || out["id"] != automationPath(sub, caseRG, "ExportToWorkspace") {
 		t.Errorf("name/id = %v %v", out["name"], out["id"])
 	}
 	resp, body = do(t, env, http.MethodPut, withVersion(odd, v2023), minimal(sub))
@@ -291,22 +323,21 @@ func TestCaseInsensitiveNames(t *testing.T) {
 	if decodeJSON(t, body)["name"] != "ExportToWorkspace" {
 		t.Errorf("replace renamed it: %s", body)
 	}
-	resp, body = do(t, env, http.MethodGet, withVersion("/subscriptions/"+sub+"/resourceGroups/web-prod/providers/Microsoft.Security/automations", v2023), nil)
+	resp, body = do(t, env, http.MethodGet, withVersion("/subscriptions/"+sub+"/resourceGroups/"+caseRG+"/providers/Microsoft.Security/automations", v2023), nil)
 	mustStatus(t, resp, body, http.StatusOK)
 	if n := len(decodeJSON(t, body)["value"].([]any)); n != 1 {
 		t.Errorf("list has %d automations, want 1", n)
 	}
 	resp, body = do(t, env, http.MethodDelete, withVersion(odd, v2023), nil)
 	mustStatus(t, resp, body, http.StatusNoContent)
-	resp, body = do(t, env, http.MethodGet, withVersion(automationPath(sub, rg, "ExportToWorkspace"), v2023), nil)
+	resp, body = do(t, env, http.MethodGet, withVersion(automationPath(sub, caseRG, "ExportToWorkspace"), v2023), nil)
 	mustStatus(t, resp, body, http.StatusNotFound)
 }
 
-// TestConditionalRequests: If-Match is honoured on PUT, PATCH and DELETE
+// testConditionalRequests: If-Match is honoured on PUT, PATCH and DELETE
 // (412 on mismatch, * matches any existing automation), not required, and
 // If-None-Match: * makes a PUT create-only.
-func TestConditionalRequests(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
+func testConditionalRequests(t *testing.T, env *servertest.Env) {
 	path := withVersion(automationPath(sub, rg, "cond"), v2023)
 	send := func(method, ifMatch, ifNoneMatch string, body any) (*http.Response, []byte) {
 		t.Helper()
@@ -370,11 +401,10 @@ func TestConditionalRequests(t *testing.T) {
 	mustStatus(t, resp, body, http.StatusNoContent)
 }
 
-// TestRoutesErrors: api-versions, unknown subscription and resource group,
+// testRoutesErrors: api-versions, unknown subscription and resource group,
 // absent automations, bad names, unsupported methods.
-func TestRoutesErrors(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
-	resp, body := do(t, env, http.MethodPut, withVersion(automationPath(sub, rg, "a"), v2019), minimal(sub))
+func testRoutesErrors(t *testing.T, env *servertest.Env) {
+	resp, body := do(t, env, http.MethodPut, withVersion(automationPath(sub, rg, "err-a"), v2019), minimal(sub))
 	mustStatus(t, resp, body, http.StatusCreated)
 	const unknownSub = "99999999-9999-4999-8999-999999999999"
 	cases := []struct {
@@ -383,24 +413,24 @@ func TestRoutesErrors(t *testing.T) {
 		status             int
 		code               string
 	}{
-		{"patch at 2019", http.MethodPatch, withVersion(automationPath(sub, rg, "a"), v2019), map[string]any{}, 400, "InvalidApiVersionParameter"},
-		{"no api-version", http.MethodGet, automationPath(sub, rg, "a"), nil, 400, "MissingApiVersionParameter"},
-		{"unknown api-version", http.MethodGet, withVersion(automationPath(sub, rg, "a"), "2020-01-01"), nil, 400, "InvalidApiVersionParameter"},
-		{"get at 2019", http.MethodGet, withVersion(automationPath(sub, rg, "a"), v2019), nil, 200, ""},
-		{"get absent", http.MethodGet, withVersion(automationPath(sub, rg, "b"), v2023), nil, 404, "ResourceNotFound"},
-		{"patch absent", http.MethodPatch, withVersion(automationPath(sub, rg, "b"), v2023), map[string]any{}, 404, "ResourceNotFound"},
-		{"get, unknown subscription", http.MethodGet, withVersion(automationPath(unknownSub, rg, "a"), v2023), nil, 404, "SubscriptionNotFound"},
-		{"put, unknown subscription", http.MethodPut, withVersion(automationPath(unknownSub, rg, "a"), v2023), minimal(unknownSub), 404, "SubscriptionNotFound"},
+		{"patch at 2019", http.MethodPatch, withVersion(automationPath(sub, rg, "err-a"), v2019), map[string]any{}, 400, "InvalidApiVersionParameter"},
+		{"no api-version", http.MethodGet, automationPath(sub, rg, "err-a"), nil, 400, "MissingApiVersionParameter"},
+		{"unknown api-version", http.MethodGet, withVersion(automationPath(sub, rg, "err-a"), "2020-01-01"), nil, 400, "InvalidApiVersionParameter"},
+		{"get at 2019", http.MethodGet, withVersion(automationPath(sub, rg, "err-a"), v2019), nil, 200, ""},
+		{"get absent", http.MethodGet, withVersion(automationPath(sub, rg, "err-b"), v2023), nil, 404, "ResourceNotFound"},
+		{"patch absent", http.MethodPatch, withVersion(automationPath(sub, rg, "err-b"), v2023), map[string]any{}, 404, "ResourceNotFound"},
+		{"get, unknown subscription", http.MethodGet, withVersion(automationPath(unknownSub, rg, "err-a"), v2023), nil, 404, "SubscriptionNotFound"},
+		{"put, unknown subscription", http.MethodPut, withVersion(automationPath(unknownSub, rg, "err-a"), v2023), minimal(unknownSub), 404, "SubscriptionNotFound"},
 		{"list, unknown subscription", http.MethodGet, withVersion("/subscriptions/"+unknownSub+"/providers/Microsoft.Security/automations", v2023), nil, 404, "SubscriptionNotFound"},
-		{"get, unknown resource group", http.MethodGet, withVersion(automationPath(sub, "nope", "a"), v2023), nil, 404, "ResourceGroupNotFound"},
-		{"put, unknown resource group", http.MethodPut, withVersion(automationPath(sub, "nope", "a"), v2023), minimal(sub), 404, "ResourceGroupNotFound"},
+		{"get, unknown resource group", http.MethodGet, withVersion(automationPath(sub, "nope", "err-a"), v2023), nil, 404, "ResourceGroupNotFound"},
+		{"put, unknown resource group", http.MethodPut, withVersion(automationPath(sub, "nope", "err-a"), v2023), minimal(sub), 404, "ResourceGroupNotFound"},
 		{"list, unknown resource group", http.MethodGet, withVersion("/subscriptions/"+sub+"/resourceGroups/nope/providers/Microsoft.Security/automations", v2023), nil, 404, "ResourceGroupNotFound"},
-		{"validate, unknown resource group", http.MethodPost, withVersion(automationPath(sub, "nope", "a")+"/validate", v2023), minimal(sub), 404, "ResourceGroupNotFound"},
-		{"delete, unknown resource group", http.MethodDelete, withVersion(automationPath(sub, "nope", "a"), v2023), nil, 204, ""},
+		{"validate, unknown resource group", http.MethodPost, withVersion(automationPath(sub, "nope", "err-a")+"/validate", v2023), minimal(sub), 404, "ResourceGroupNotFound"},
+		{"delete, unknown resource group", http.MethodDelete, withVersion(automationPath(sub, "nope", "err-a"), v2023), nil, 204, ""},
 		{"bad name", http.MethodPut, withVersion(automationPath(sub, rg, "a:b"), v2023), minimal(sub), 400, "InvalidAutomationName"},
 		{"name too long", http.MethodPut, withVersion(automationPath(sub, rg, strings.Repeat("n", 261)), v2023), minimal(sub), 400, "InvalidAutomationName"},
-		{"post on the resource", http.MethodPost, withVersion(automationPath(sub, rg, "a"), v2023), nil, 405, "MethodNotAllowed"},
-		{"body too large", http.MethodPut, withVersion(automationPath(sub, rg, "a"), v2023), `{"location":"` + strings.Repeat("x", 5<<20) + `"}`, 413, "RequestEntityTooLarge"},
+		{"post on the resource", http.MethodPost, withVersion(automationPath(sub, rg, "err-a"), v2023), nil, 405, "MethodNotAllowed"},
+		{"body too large", http.MethodPut, withVersion(automationPath(sub, rg, "err-a"), v2023), `{"location":"` + strings.Repeat("x", 5<<20) + `"}`, 413, "RequestEntityTooLarge"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -413,11 +443,10 @@ func TestRoutesErrors(t *testing.T) {
 	}
 }
 
-// TestPermissions: the routes check Microsoft.Security/automations/* on
+// testPermissions: the routes check Microsoft.Security/automations/* on
 // the resource group (list by subscription: on the subscription).
-func TestPermissions(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
-	resp, body := do(t, env, http.MethodPut, withVersion(automationPath(sub, rg, "a"), v2023), minimal(sub))
+func testPermissions(t *testing.T, env *servertest.Env) {
+	resp, body := do(t, env, http.MethodPut, withVersion(automationPath(sub, rg, "perm-a"), v2023), minimal(sub))
 	mustStatus(t, resp, body, http.StatusCreated)
 	grant := func(principal, role, scope string) string {
 		t.Helper()
@@ -436,7 +465,7 @@ func TestPermissions(t *testing.T) {
 	nobody := env.TokenFor(env.TenantID, "0000aaaa-0000-4000-8000-000000000001")
 	reader := grant("0000aaaa-0000-4000-8000-000000000002", auth.RoleSecurityReader, rgScope)
 	admin := grant("0000aaaa-0000-4000-8000-000000000003", auth.RoleSecurityAdmin, rgScope)
-	item := withVersion(automationPath(sub, rg, "a"), v2023)
+	item := withVersion(automationPath(sub, rg, "perm-a"), v2023)
 	listSub := withVersion("/subscriptions/"+sub+"/providers/Microsoft.Security/automations", v2023)
 	listRG := withVersion("/subscriptions/"+sub+"/resourceGroups/"+rg+"/providers/Microsoft.Security/automations", v2023)
 	cases := []struct {
@@ -450,11 +479,11 @@ func TestPermissions(t *testing.T) {
 		{"reader lists the group", reader, http.MethodGet, listRG, nil, 200},
 		{"reader cannot list the subscription", reader, http.MethodGet, listSub, nil, 403},
 		{"reader cannot write", reader, http.MethodPut, item, minimal(sub), 403},
-		{"reader cannot validate", reader, http.MethodPost, withVersion(automationPath(sub, rg, "a")+"/validate", v2023), minimal(sub), 403},
+		{"reader cannot validate", reader, http.MethodPost, withVersion(automationPath(sub, rg, "perm-a")+"/validate", v2023), minimal(sub), 403},
 		{"reader cannot delete", reader, http.MethodDelete, item, nil, 403},
 		{"admin of the group writes", admin, http.MethodPut, item, minimal(sub), 200},
 		{"admin patches", admin, http.MethodPatch, item, map[string]any{"tags": map[string]any{"x": "y"}}, 200},
-		{"admin of the group cannot write elsewhere", admin, http.MethodPut, withVersion(automationPath(sub, otherRG, "a"), v2023), minimal(sub), 403},
+		{"admin of the group cannot write elsewhere", admin, http.MethodPut, withVersion(automationPath(sub, otherRG, "perm-a"), v2023), minimal(sub), 403},
 		{"admin deletes", admin, http.MethodDelete, item, nil, 204},
 	}
 	for _, tc := range cases {
@@ -477,15 +506,14 @@ func TestPermissions(t *testing.T) {
 	}
 }
 
-// TestRawPaging follows nextLink with $top over HTTP: absolute https links
+// testRawPaging follows nextLink with $top over HTTP: absolute https links
 // that carry the api-version.
-func TestRawPaging(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
+func testRawPaging(t *testing.T, env *servertest.Env) {
 	for i := range 5 {
-		resp, body := do(t, env, http.MethodPut, withVersion(automationPath(sub, rg, fmt.Sprint("p", i)), v2019), minimal(sub))
+		resp, body := do(t, env, http.MethodPut, withVersion(automationPath(sub, pagingRG, fmt.Sprint("p", i)), v2019), minimal(sub))
 		mustStatus(t, resp, body, http.StatusCreated)
 	}
-	next := env.URL + "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Security/automations?api-version=" + v2019 + "&$top=2"
+	next := env.URL + "/subscriptions/" + sub + "/resourceGroups/" + pagingRG + "/providers/Microsoft.Security/automations?api-version=" + v2019 + "&$top=2"
 	var names []string
 	pages := 0
 	for next != "" {
@@ -515,11 +543,10 @@ func TestRawPaging(t *testing.T) {
 	}
 }
 
-// TestPatchMerge: tags merge key by key (null removes), properties present
+// testPatchMerge: tags merge key by key (null removes), properties present
 // replace the stored ones, absent ones are kept, and the result is
 // validated like a PUT.
-func TestPatchMerge(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
+func testPatchMerge(t *testing.T, env *servertest.Env) {
 	path := withVersion(automationPath(sub, rg, "m"), v2023)
 	b := minimal(sub)
 	b["tags"] = map[string]any{"keep": "1", "drop": "2", "change": "3"}
@@ -557,11 +584,10 @@ func TestPatchMerge(t *testing.T) {
 	}
 }
 
-// TestSecretsCarryOver: a resource read back (without secrets), changed
+// testSecretsCarryOver: a resource read back (without secrets), changed
 // and PUT again keeps the stored secrets of unchanged destinations; a new
 // destination needs its own.
-func TestSecretsCarryOver(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
+func testSecretsCarryOver(t *testing.T, env *servertest.Env) {
 	path := withVersion(automationPath(sub, rg, "carry"), v2023)
 	resp, body := do(t, env, http.MethodPut, path, withAction(map[string]any{"actionType": "EventHub", "eventHubResourceId": ehID, "connectionString": testConnString}))
 	mustStatus(t, resp, body, http.StatusCreated)
@@ -583,14 +609,13 @@ func TestSecretsCarryOver(t *testing.T) {
 	}
 }
 
-// TestQuota: the 1001st automation of a subscription is refused.
-func TestQuota(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
+// testQuota: the 1001st automation of a subscription is refused.
+func testQuota(t *testing.T, env *servertest.Env) {
 	ctx := context.Background()
 	err := env.Server.Store.Update(ctx, func(tx store.Tx) error {
 		for i := range automation.MaxPerSubscription {
-			id := automationPath(sub, rg, fmt.Sprint("filler", i))
-			if err := tx.Put(ctx, &store.Record{Kind: automation.Kind, Key: armid.Key(id), ID: id, Parent: sub, Body: []byte(`{}`)}); err != nil {
+			id := automationPath(quotaSub, quotaRG, fmt.Sprint("filler", i))
+			if err := tx.Put(ctx, &store.Record{Kind: automation.Kind, Key: armid.Key(id), ID: id, Parent: quotaSub, Body: []byte(`{}`)}); err != nil {
 				return err
 			}
 		}
@@ -599,15 +624,15 @@ func TestQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body := do(t, env, http.MethodPut, withVersion(automationPath(sub, rg, "one-too-many"), v2023), minimal(sub))
+	resp, body := do(t, env, http.MethodPut, withVersion(automationPath(quotaSub, quotaRG, "one-too-many"), v2023), minimal(quotaSub))
 	mustStatus(t, resp, body, http.StatusConflict)
 	if servertest.ErrorCode(body) != "QuotaExceeded" {
 		t.Errorf("code %q", servertest.ErrorCode(body))
 	}
 	// Replacing an existing one is not a new automation.
-	resp, body = do(t, env, http.MethodPut, withVersion(automationPath(sub, rg, "filler7"), v2023), minimal(sub))
+	resp, body = do(t, env, http.MethodPut, withVersion(automationPath(quotaSub, quotaRG, "filler7"), v2023), minimal(quotaSub))
 	mustStatus(t, resp, body, http.StatusOK)
 	// Another subscription has its own quota.
-	resp, body = do(t, env, http.MethodPut, withVersion(automationPath(otherSub, "monitoring", "fine"), v2023), minimal(otherSub))
+	resp, body = do(t, env, http.MethodPut, withVersion(automationPath(sub, rg, "fine"), v2023), minimal(sub))
 	mustStatus(t, resp, body, http.StatusCreated)
 }

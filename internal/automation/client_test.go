@@ -2,11 +2,11 @@ package automation_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -122,7 +122,7 @@ func responseCode(err error) (int, string) {
 
 // checkRoundTrip compares what the server returned with what was sent:
 // identical scopes and sources, the action without its secret.
-func checkRoundTrip(t *testing.T, sent armsecurity.Automation, got armsecurity.Automation, name string) {
+func checkRoundTrip(t *testing.T, sub string, sent armsecurity.Automation, got armsecurity.Automation, name string) {
 	t.Helper()
 	wantID := automationPath(sub, rg, name)
 	if *got.ID != wantID || *got.Name != name || *got.Type != "Microsoft.Security/automations" || *got.Location != "westeurope" {
@@ -177,12 +177,11 @@ func checkRoundTrip(t *testing.T, sent armsecurity.Automation, got armsecurity.A
 	}
 }
 
-// TestSDKClientLifecycle drives the real armsecurity v0.15.0 client
+// testSDKClientLifecycle drives the real armsecurity v0.15.0 client
 // (2023-12-01-preview) through create, replace, get, list, update,
 // validate and delete, for every action type, with every event source and
 // a rule for every operator × property type the spec allows.
-func TestSDKClientLifecycle(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
+func testSDKClientLifecycle(t *testing.T, env *servertest.Env, sub string) {
 	client := automationsClient(t, env, sub)
 	ctx := context.Background()
 	actions := actionsOfEveryType(sub)
@@ -198,7 +197,7 @@ func TestSDKClientLifecycle(t *testing.T) {
 		if raw.StatusCode != http.StatusCreated {
 			t.Errorf("create %s: status %d, want 201", name, raw.StatusCode)
 		}
-		checkRoundTrip(t, sent, res.Automation, name)
+		checkRoundTrip(t, sub, sent, res.Automation, name)
 		firstETag := *res.Etag
 
 		res, err = client.CreateOrUpdate(runtime.WithCaptureResponse(ctx, &raw), rg, name, sent, nil)
@@ -213,7 +212,7 @@ func TestSDKClientLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("get %s: %v", name, err)
 		}
-		checkRoundTrip(t, sent, got.Automation, name)
+		checkRoundTrip(t, sub, sent, got.Automation, name)
 		if *got.Etag != *res.Etag {
 			t.Errorf("get etag %s, want %s", *got.Etag, *res.Etag)
 		}
@@ -279,10 +278,10 @@ func TestSDKClientLifecycle(t *testing.T) {
 	if err != nil || stored.Properties.Actions[0].ConnectionString != testConnString {
 		t.Errorf("stored connection string lost by PATCH (err %v)", err)
 	}
-	if h := deliveryHealth(t, env, "ExportToEventHub"); h == nil || h["isEnabled"] != false || len(h["actions"].([]any)) != 1 {
+	if h := deliveryHealth(t, env, sub, "ExportToEventHub"); h == nil || h["isEnabled"] != false || len(h["actions"].([]any)) != 1 {
 		t.Errorf("engine view after PATCH = %v", h)
 	}
-	if h := deliveryHealth(t, env, "ExportToWorkspace"); h == nil || h["isEnabled"] != true {
+	if h := deliveryHealth(t, env, sub, "ExportToWorkspace"); h == nil || h["isEnabled"] != true {
 		t.Errorf("engine view of an enabled automation = %v", h)
 	}
 
@@ -326,15 +325,33 @@ func TestSDKClientLifecycle(t *testing.T) {
 		if _, err := client.Delete(ctx, rg, name, nil); err != nil {
 			t.Errorf("second delete %s: %v", name, err)
 		}
-		if deliveryHealth(t, env, name) != nil {
+		if deliveryHealth(t, env, sub, name) != nil {
 			t.Errorf("%s still in the engine after delete", name)
 		}
 	}
 }
 
+// TestSDKClient runs the armsecurity v0.15.0 tests against one server,
+// each in a subscription of its own (they list whole subscriptions).
+func TestSDKClient(t *testing.T) {
+	env := servertest.New(t, servertest.WithDemo())
+	for i, tc := range []struct {
+		name string
+		run  func(*testing.T, *servertest.Env, string)
+	}{
+		{"Lifecycle", testSDKClientLifecycle},
+		{"Paging", testSDKClientPaging},
+	} {
+		s := fmt.Sprintf("5d4c3b2a-0000-4000-8000-%012d", i+1)
+		registerSubscription(t, env, s, rg)
+		createRG(t, env, s, otherRG)
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, env, s) })
+	}
+}
+
 // deliveryHealth reads the engine's view of an automation of rg through
 // the delivery health route; nil when the engine does not know it.
-func deliveryHealth(t *testing.T, env *servertest.Env, name string) map[string]any {
+func deliveryHealth(t *testing.T, env *servertest.Env, sub, name string) map[string]any {
 	t.Helper()
 	resp, body := do(t, env, http.MethodGet, withVersion(automationPath(sub, rg, name)+"/deliveryHealth", v2023), nil)
 	if resp.StatusCode == http.StatusNotFound {
@@ -344,37 +361,36 @@ func deliveryHealth(t *testing.T, env *servertest.Env, name string) map[string]a
 	return decodeJSON(t, body)
 }
 
-// TestSDKClientPaging lists more automations than fit a page with the
+// testSDKClientPaging lists more automations than fit a page with the
 // SDK's pagers, which follow the absolute nextLink verbatim.
-func TestSDKClientPaging(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
+func testSDKClientPaging(t *testing.T, env *servertest.Env, sub string) {
 	client := automationsClient(t, env, sub)
 	ctx := context.Background()
+	// 100 automations through the service, 5 through the SDK, half of
+	// them in another resource group.
 	const n = 105
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	sem := make(chan struct{}, 4)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			group := rg
-			if i%2 == 1 {
-				group = otherRG
+		group := rg
+		if i%2 == 1 {
+			group = otherRG
+		}
+		name := fmt.Sprintf("auto-%03d", i)
+		if i < 100 {
+			data, _ := json.Marshal(minimal(sub))
+			a, err := automation.Parse(data)
+			if err != nil {
+				t.Fatal(err)
 			}
-			body := fullAutomation(sub, actionsOfEveryType(sub)["ExportToWorkspace"])
-			body.Properties.Sources = body.Properties.Sources[:1]
-			if _, err := client.CreateOrUpdate(ctx, group, fmt.Sprintf("auto-%03d", i), body, nil); err != nil {
-				errs <- err
+			if _, _, err := env.Server.Automations.Put(ctx, automation.Ref{Subscription: sub, ResourceGroup: group, Name: name}, a, automation.Conditions{}); err != nil {
+				t.Fatal(err)
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+			continue
+		}
+		body := fullAutomation(sub, actionsOfEveryType(sub)["ExportToWorkspace"])
+		body.Properties.Sources = body.Properties.Sources[:1]
+		if _, err := client.CreateOrUpdate(ctx, group, name, body, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	pages, seen := 0, map[string]bool{}
 	for pager := client.NewListPager(nil); pager.More(); {

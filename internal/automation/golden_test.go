@@ -26,6 +26,14 @@ func stripServerFields(v any) any {
 	return v
 }
 
+// TestSamples runs the golden tests of the reference samples against one
+// server (each in the subscription its samples name).
+func TestSamples(t *testing.T) {
+	env := servertest.New(t, servertest.WithDemo())
+	t.Run("SpecExamples", func(t *testing.T) { testSpecExamples(t, env) })
+	t.Run("PolicyDerivedBodies", func(t *testing.T) { testPolicyDerivedBodies(t, env) })
+}
+
 type sample struct {
 	params map[string]any
 	resp   map[string]any
@@ -45,13 +53,12 @@ func (s sample) body(code string) any {
 	return s.resp[code].(map[string]any)["body"]
 }
 
-// TestSpecExamples replays the spec's examples (request → response) in
+// testSpecExamples replays the spec's examples (request → response) in
 // order: create, replace, replace without rule sets, patch, validate, list
 // and delete, comparing every response field except etag and systemData.
 // The examples' 201 bodies carry a known bug (type SecurityAutomations),
 // so a create is compared with the 200 body.
-func TestSpecExamples(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
+func testSpecExamples(t *testing.T, env *servertest.Env) {
 	registerSubscription(t, env, "a5caac9c-5c04-49af-b3d0-e204f40345d5", "exampleResourceGroup")
 
 	compare := func(t *testing.T, got []byte, want any) {
@@ -115,11 +122,10 @@ func TestSpecExamples(t *testing.T) {
 	}
 }
 
-// TestPolicyDerivedBodies PUTs the bodies the built-in policies build, as
+// testPolicyDerivedBodies PUTs the bodies the built-in policies build, as
 // they are (lower-case "string", "ruleSets": null, the policies' extra
 // keys), at 2019-01-01-preview, and checks they are stored and echoed.
-func TestPolicyDerivedBodies(t *testing.T) {
-	env := servertest.New(t, servertest.WithDemo())
+func testPolicyDerivedBodies(t *testing.T, env *servertest.Env) {
 	const policySub = "00000000-0000-0000-0000-000000000000"
 	registerSubscription(t, env, policySub, "rg")
 	for _, tc := range []struct{ file, name string }{

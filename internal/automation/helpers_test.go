@@ -73,10 +73,16 @@ func registerSubscription(t *testing.T, env *servertest.Env, subID, rgName strin
 		t.Fatalf("register subscription: %d %s", resp.StatusCode, body)
 	}
 	if rgName != "" {
-		resp, body = do(t, env, http.MethodPut, "/subscriptions/"+subID+"/resourcegroups/"+rgName+"?api-version=2021-04-01", map[string]any{"location": "centralus"})
-		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-			t.Fatalf("create resource group: %d %s", resp.StatusCode, body)
-		}
+		createRG(t, env, subID, rgName)
+	}
+}
+
+// createRG creates a resource group in the estate.
+func createRG(t *testing.T, env *servertest.Env, subID, rgName string) {
+	t.Helper()
+	resp, body := do(t, env, http.MethodPut, "/subscriptions/"+subID+"/resourcegroups/"+rgName+"?api-version=2021-04-01", map[string]any{"location": "centralus"})
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		t.Fatalf("create resource group: %d %s", resp.StatusCode, body)
 	}
 }
 
