@@ -26,10 +26,11 @@ import (
 
 // attempt is one request the in-memory receiver saw.
 type attempt struct {
-	at     time.Time
-	id     string
-	status int // 0: the connection was refused
-	hdr    http.Header
+	at       time.Time
+	workflow string // the trigger's workflow name (path segment)
+	id       string
+	status   int // 0: the connection was refused
+	body     string
 }
 
 // memReceiver is a Logic App trigger served in memory: a RoundTripper that
@@ -47,15 +48,16 @@ func (m *memReceiver) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := req.Context().Err(); err != nil {
 		return nil, err
 	}
-	_, _ = io.Copy(io.Discard, req.Body)
+	body, _ := io.ReadAll(req.Body)
 	id := req.Header.Get(logicapp.HeaderEventID)
+	workflow, _, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/workflows/"), "/")
 	m.mu.Lock()
 	n := len(m.attempts) + 1
 	status, hdr := http.StatusOK, http.Header(nil)
 	if m.script != nil {
 		status, hdr = m.script(n, id)
 	}
-	m.attempts = append(m.attempts, attempt{at: time.Now(), id: id, status: status, hdr: hdr})
+	m.attempts = append(m.attempts, attempt{at: time.Now(), workflow: workflow, id: id, status: status, body: string(body)})
 	m.mu.Unlock()
 	if status == 0 {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}

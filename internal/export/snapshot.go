@@ -37,14 +37,23 @@ type Schedule struct {
 // DefaultSchedule runs weekly from Monday 2024-01-01 00:00 UTC.
 var DefaultSchedule = Schedule{Interval: 7 * 24 * time.Hour, Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 
+// interval is Interval, or the default weekly one when it is not positive
+// (a zero Schedule must not divide by zero).
+func (s Schedule) interval() time.Duration {
+	if s.Interval <= 0 {
+		return DefaultSchedule.Interval
+	}
+	return s.Interval
+}
+
 // Due returns the latest slot at or before now (the run that should have
 // happened most recently).
 func (s Schedule) Due(now time.Time) time.Time {
 	if now.Before(s.Start) {
 		return time.Time{}
 	}
-	n := now.Sub(s.Start) / s.Interval
-	return s.Start.Add(n * s.Interval)
+	n := now.Sub(s.Start) / s.interval()
+	return s.Start.Add(n * s.interval())
 }
 
 // Next returns the first slot after t.
@@ -52,7 +61,7 @@ func (s Schedule) Next(t time.Time) time.Time {
 	if t.Before(s.Start) {
 		return s.Start
 	}
-	return s.Due(t).Add(s.Interval)
+	return s.Due(t).Add(s.interval())
 }
 
 type snapshotState struct {
