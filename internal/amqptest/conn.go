@@ -658,6 +658,9 @@ func (c *conn) enqueue(l *link, payload []byte) any {
 	if err := c.authorize(l.entity, true); err != nil {
 		return rejected(err.cond, err.desc)
 	}
+	if f := c.srv.failSends.Load(); f != nil {
+		return rejected(f[0], f[1])
+	}
 	if max := c.srv.opts.MaxMessageSize; uint64(len(payload)) > max {
 		return rejected("amqp:link:message-size-exceeded",
 			fmt.Sprintf("The received message (delivery-id:%d, size:%d bytes) exceeds the limit (%d bytes) currently allowed on the link.", l.deliveryID, len(payload), max))
@@ -693,6 +696,7 @@ func (c *conn) enqueue(l *link, payload []byte) any {
 	if err := c.srv.hub.enqueue(pi, msgs, raws, key); err != nil {
 		return rejected("amqp:internal-error", err.Error())
 	}
+	c.srv.deliveries.Add(1)
 	return accepted
 }
 

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -67,6 +68,9 @@ type Server struct {
 	hub    *hub
 	ln     net.Listener
 	now    func() time.Time
+
+	deliveries atomic.Int64
+	failSends  atomic.Pointer[[2]string]
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -261,6 +265,21 @@ func (s *Server) WaitCount(n int64, timeout time.Duration) bool {
 		}
 	}
 	return true
+}
+
+// Deliveries is the number of AMQP messages accepted from producers: a
+// batch of many events counts once.
+func (s *Server) Deliveries() int64 { return s.deliveries.Load() }
+
+// FailSends makes the hub reject every send with an AMQP error condition
+// (e.g. "com.microsoft:server-busy") and description, until called with an
+// empty condition.
+func (s *Server) FailSends(condition, description string) {
+	if condition == "" {
+		s.failSends.Store(nil)
+		return
+	}
+	s.failSends.Store(&[2]string{condition, description})
 }
 
 // Connections is the number of open client connections.
