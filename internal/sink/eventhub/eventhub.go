@@ -90,8 +90,8 @@ type Sink struct {
 	hub      string
 	ns       string
 	secrets  []string
+	mu       sync.Mutex // guards client and maxBytes
 	client   *azeventhubs.ProducerClient
-	mu       sync.Mutex // guards maxBytes
 	maxBytes uint64
 	linkMax  uint64 // the hub's maximum message size, when known
 }
@@ -168,8 +168,16 @@ func (s *Sink) Connect(ctx context.Context) error {
 		_ = cl.Close(context.Background())
 		return s.classify(err)
 	}
+	s.mu.Lock()
 	s.client = cl
+	s.mu.Unlock()
 	return nil
+}
+
+func (s *Sink) producer() *azeventhubs.ProducerClient {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.client
 }
 
 // linkLimit reads the link's maximum message size from the SDK's error.
@@ -181,7 +189,8 @@ var linkLimit = regexp.MustCompile(`larger than the maximum size allowed by link
 // Failed events are named so only they are retried; an event too large for
 // any batch fails permanently while the others are delivered.
 func (s *Sink) WriteBatch(ctx context.Context, batch []sink.Message) error {
-	if s.client == nil {
+	cl := s.producer()
+	if cl == nil {
 		return sink.Retryable(errors.New("event hub sink is not connected"))
 	}
 	if len(batch) == 0 {
@@ -216,7 +225,7 @@ func (s *Sink) WriteBatch(ctx context.Context, batch []sink.Message) error {
 		go func(key string, idx []int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			s.sendGroup(ctx, key, idx, batch, fail)
+			s.sendGroup(ctx, cl, key, idx, batch, fail)
 		}(key, groups[key])
 	}
 	wg.Wait()
@@ -228,14 +237,14 @@ func (s *Sink) WriteBatch(ctx context.Context, batch []sink.Message) error {
 
 // sendGroup sends one resource's events in order, stopping at the first
 // batch that fails (the rest of the group fails with it).
-func (s *Sink) sendGroup(ctx context.Context, key string, idx []int, batch []sink.Message, fail func([]int, *sink.Error)) {
+func (s *Sink) sendGroup(ctx context.Context, cl *azeventhubs.ProducerClient, key string, idx []int, batch []sink.Message, fail func([]int, *sink.Error)) {
 	var cur *azeventhubs.EventDataBatch
 	var curIdx []int
 	flush := func(rest []int) bool {
 		if cur == nil || cur.NumEvents() == 0 {
 			return true
 		}
-		if err := s.client.SendEventDataBatch(ctx, cur, nil); err != nil {
+		if err := cl.SendEventDataBatch(ctx, cur, nil); err != nil {
 			fail(append(curIdx, rest...), s.classify(err))
 			return false
 		}
@@ -250,7 +259,7 @@ func (s *Sink) sendGroup(ctx context.Context, key string, idx []int, batch []sin
 		}
 		for attempt := 0; ; attempt++ {
 			if cur == nil {
-				b, err := s.newBatch(ctx, key)
+				b, err := s.newBatch(ctx, cl, key)
 				if err != nil {
 					fail(idx[j:], s.classify(err))
 					return
@@ -280,7 +289,7 @@ func (s *Sink) sendGroup(ctx context.Context, key string, idx []int, batch []sin
 
 // newBatch starts a batch for a partition key (none for an empty resource
 // id), falling back to the hub's own limit when MaxBatchBytes exceeds it.
-func (s *Sink) newBatch(ctx context.Context, key string) (*azeventhubs.EventDataBatch, error) {
+func (s *Sink) newBatch(ctx context.Context, cl *azeventhubs.ProducerClient, key string) (*azeventhubs.EventDataBatch, error) {
 	s.mu.Lock()
 	maxBytes := s.maxBytes
 	s.mu.Unlock()
@@ -288,13 +297,13 @@ func (s *Sink) newBatch(ctx context.Context, key string) (*azeventhubs.EventData
 	if key != "" {
 		bo.PartitionKey = ptr(key)
 	}
-	b, err := s.client.NewEventDataBatch(ctx, bo)
+	b, err := cl.NewEventDataBatch(ctx, bo)
 	if err != nil && maxBytes != 0 && strings.Contains(err.Error(), "larger than the maximum size allowed by link") {
 		s.mu.Lock()
 		s.maxBytes = 0
 		s.mu.Unlock()
 		bo.MaxBytes = 0
-		b, err = s.client.NewEventDataBatch(ctx, bo)
+		b, err = cl.NewEventDataBatch(ctx, bo)
 	}
 	return b, err
 }
@@ -403,15 +412,18 @@ func (s *Sink) classify(err error) *sink.Error {
 
 func (s *Sink) redact(err error) error { return sink.Redact(err, s.secrets...) }
 
-// Close closes the producer.
+// Close closes the producer; a WriteBatch still running fails retryably.
 func (s *Sink) Close() error {
-	if s.client == nil {
+	s.mu.Lock()
+	cl := s.client
+	s.client = nil
+	s.mu.Unlock()
+	if cl == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := s.client.Close(ctx)
-	s.client = nil
+	err := cl.Close(ctx)
 	if err != nil {
 		return s.redact(fmt.Errorf("close event hub producer: %w", err))
 	}

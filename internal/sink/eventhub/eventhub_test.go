@@ -272,6 +272,20 @@ func TestServerStoppedIsRetryable(t *testing.T) {
 		t.Fatalf("error leaks the key: %v", err)
 	}
 
+	// The failure was worth retrying: once the hub is back at the same
+	// address, the same sink delivers again.
+	back, err := amqptest.Listen(srv.Addr(), amqptest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	if err := s.WriteBatch(ctxT(t), messages(6, 100)); err != nil {
+		t.Fatalf("after the server came back: %v", err)
+	}
+	if back.Count() != 6 {
+		t.Fatalf("restarted server holds %d events", back.Count())
+	}
+
 	// Nothing listening at all: Connect is retryable too.
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
