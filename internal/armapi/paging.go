@@ -1,11 +1,13 @@
 package armapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // Paging bounds.
@@ -48,8 +50,24 @@ func PageFrom(r *http.Request) (Page, error) {
 func NextLink(r *http.Request, key string) string {
 	q := r.URL.Query()
 	q.Set("$skipToken", base64.RawURLEncoding.EncodeToString([]byte(key)))
-	u := url.URL{Scheme: "https", Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}
-	return u.String()
+	return BaseURL(r) + (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String()
+}
+
+type baseURLKey struct{}
+
+// WithBaseURL records the server's external base URL (its configured
+// public URL, e.g. behind a reverse proxy) for the links it builds.
+func WithBaseURL(r *http.Request, base string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), baseURLKey{}, strings.TrimRight(base, "/")))
+}
+
+// BaseURL is the external base URL of the server for absolute links:
+// the one recorded by WithBaseURL, or https://<request host>.
+func BaseURL(r *http.Request) string {
+	if b, ok := r.Context().Value(baseURLKey{}).(string); ok && b != "" {
+		return b
+	}
+	return "https://" + r.Host
 }
 
 // List is the ARM list envelope.

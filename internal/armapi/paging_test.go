@@ -111,3 +111,15 @@ func TestWriteList(t *testing.T) {
 		t.Errorf("nextLink = %q", l.NextLink)
 	}
 }
+
+func TestNextLink_uses_the_public_base_url(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "https://internal:8443/subscriptions?api-version=2022-12-01", nil)
+	if got := armapi.NextLink(r, "k"); !strings.HasPrefix(got, "https://internal:8443/subscriptions?") {
+		t.Errorf("without a public URL: %s", got)
+	}
+	r = armapi.WithBaseURL(r, "https://sluice.example.com/")
+	got := armapi.NextLink(r, "k")
+	if !strings.HasPrefix(got, "https://sluice.example.com/subscriptions?") || !strings.Contains(got, "api-version=2022-12-01") {
+		t.Errorf("with a public URL: %s", got)
+	}
+}

@@ -117,7 +117,11 @@ func (s *Server) init(ctx context.Context) error {
 		armapi.WriteRaw(w, http.StatusOK, s.Issuer.JWKS())
 	})
 	mux.Handle("/", s.Router)
-	s.handler = armapi.Middleware(s.Log, mux)
+	var root http.Handler = mux
+	if base := s.Config.PublicURL; base != "" {
+		root = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { mux.ServeHTTP(w, armapi.WithBaseURL(r, base)) })
+	}
+	s.handler = armapi.Middleware(s.Log, root)
 	return nil
 }
 
