@@ -94,21 +94,6 @@ func (f *frame) u32(i int) (uint32, bool) {
 	return 0, false
 }
 
-func (f *frame) u64(i int) (uint64, bool) {
-	switch n := f.at(i).(type) {
-	case uint64:
-		return n, true
-	case uint32:
-		return uint64(n), true
-	}
-	return 0, false
-}
-
-func (f *frame) u8(i int) (uint8, bool) {
-	n, ok := f.at(i).(uint8)
-	return n, ok
-}
-
 func (f *frame) binary(i int) []byte { b, _ := f.at(i).([]byte); return b }
 
 // readFrame reads one frame, refusing frames larger than max.
@@ -221,22 +206,4 @@ var heartbeat = []byte{0, 0, 0, 8, 2, 0, 0, 0}
 // amqpError builds an amqp:error value.
 func amqpError(condition, description string) Described {
 	return Described{Descriptor: uint64(descError), Value: []any{Symbol(condition), description}}
-}
-
-// errorFields reads an amqp:error value.
-func errorFields(v any) (condition, description string) {
-	d, ok := v.(Described)
-	if !ok {
-		return "", ""
-	}
-	l, _ := d.Value.([]any)
-	if len(l) > 0 {
-		if s, ok := l[0].(Symbol); ok {
-			condition = string(s)
-		}
-	}
-	if len(l) > 1 {
-		description, _ = l[1].(string)
-	}
-	return condition, description
 }
