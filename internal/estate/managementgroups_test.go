@@ -80,7 +80,7 @@ func childNames(g armmanagementgroups.ManagementGroup) map[string]string {
 
 func TestManagementGroupsLifecycle(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, servertest.WithDemo())
+	env := servertest.New(t)
 	ctx := context.Background()
 	c, sc := groupClients(t, env)
 	rootID := estate.GroupID(env.TenantID)
@@ -274,13 +274,13 @@ func TestManagementGroupHierarchyRules(t *testing.T) {
 
 func TestManagementGroupsListPaging(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, servertest.WithDemo())
+	env := servertest.New(t)
 	ctx := context.Background()
 	c, _ := groupClients(t, env)
 
-	// The default page holds 100 groups; 3 exist (root and two demo groups).
-	const extra = 120
-	want := map[string]bool{strings.ToLower(env.TenantID): true, "contoso-production": true, "contoso-development": true}
+	// The default page holds 100 groups; the root exists.
+	const extra = 122
+	want := map[string]bool{strings.ToLower(env.TenantID): true}
 	for i := range extra {
 		name := fmt.Sprintf("paged-%03d", i)
 		r := send(t, env, http.MethodPut, withVersion(mgPath(name), mgVersion), env.Token,

@@ -235,10 +235,11 @@ func TestResourceGroupsListPagingAndFilter(t *testing.T) {
 // (or subscription) exactly one creates it.
 func TestConcurrentCreates(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t, servertest.WithDemo())
+	env := servertest.New(t)
+	sub := registerSubscription(t, env, "Races", nil)
 	newSub := uuid.NewString()
 	for _, target := range []struct{ path, body string }{
-		{withVersion(rgPath(demoSub, "raced"), rgVersion), `{"location":"westeurope"}`},
+		{withVersion(rgPath(sub, "raced"), rgVersion), `{"location":"westeurope"}`},
 		{withVersion("/subscriptions/"+newSub, subVersion), `{"displayName":"Raced"}`},
 		{withVersion(mgPath("raced-group"), mgVersion), `{}`},
 	} {
