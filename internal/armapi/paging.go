@@ -23,19 +23,33 @@ type Page struct {
 	Limit int
 }
 
+// queryFold returns the value of a query parameter whose name matches
+// name case-insensitively ($skipToken, $skiptoken, $SkipToken).
+func queryFold(q url.Values, name string) string {
+	if v := q.Get(name); v != "" {
+		return v
+	}
+	for k, vs := range q {
+		if len(vs) > 0 && strings.EqualFold(k, name) {
+			return vs[0]
+		}
+	}
+	return ""
+}
+
 // PageFrom reads $skipToken and $top from the request. A malformed token is
 // a 400 InvalidSkipToken.
 func PageFrom(r *http.Request) (Page, error) {
 	q := r.URL.Query()
 	p := Page{Limit: DefaultPageSize}
-	if t := q.Get("$top"); t != "" {
+	if t := queryFold(q, "$top"); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil || n <= 0 {
 			return p, BadRequest("InvalidQueryParameterValue", "The value '%s' of $top is not a positive integer.", t)
 		}
 		p.Limit = min(n, MaxPageSize)
 	}
-	if tok := q.Get("$skipToken"); tok != "" {
+	if tok := queryFold(q, "$skipToken"); tok != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(tok)
 		if err != nil {
 			return p, BadRequest("InvalidSkipToken", "The $skipToken value is malformed.")
@@ -49,6 +63,11 @@ func PageFrom(r *http.Request) (Page, error) {
 // every query parameter of r (api-version among them).
 func NextLink(r *http.Request, key string) string {
 	q := r.URL.Query()
+	for k := range q {
+		if strings.EqualFold(k, "$skipToken") {
+			q.Del(k)
+		}
+	}
 	q.Set("$skipToken", base64.RawURLEncoding.EncodeToString([]byte(key)))
 	return BaseURL(r) + (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String()
 }

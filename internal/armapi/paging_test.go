@@ -1,6 +1,7 @@
 package armapi_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -121,5 +122,22 @@ func TestNextLink_uses_the_public_base_url(t *testing.T) {
 	got := armapi.NextLink(r, "k")
 	if !strings.HasPrefix(got, "https://sluice.example.com/subscriptions?") || !strings.Contains(got, "api-version=2022-12-01") {
 		t.Errorf("with a public URL: %s", got)
+	}
+}
+
+func TestPageFrom_query_names_are_case_insensitive(t *testing.T) {
+	tok := base64.RawURLEncoding.EncodeToString([]byte("after-me"))
+	for _, q := range []string{"$skiptoken=" + tok + "&$TOP=3", "$SkipToken=" + tok + "&$top=3"} {
+		r := httptest.NewRequest(http.MethodGet, "/x?"+q, nil)
+		p, err := armapi.PageFrom(r)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if p.After != "after-me" || p.Limit != 3 {
+			t.Errorf("%s: page %+v", q, p)
+		}
+		if next := armapi.NextLink(r, "k2"); strings.Count(strings.ToLower(next), "skiptoken") != 1 {
+			t.Errorf("%s: next link repeats the token: %s", q, next)
+		}
 	}
 }
