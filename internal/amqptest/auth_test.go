@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -234,5 +235,64 @@ func TestSASLPlainAuthorizesTheConnection(t *testing.T) {
 	var amqpErr *amqp.Error
 	if !errors.As(err, &amqpErr) || amqpErr.Condition != amqp.ErrCondUnauthorizedAccess {
 		t.Fatalf("anonymous sender = %v, want unauthorized access", err)
+	}
+}
+
+func TestDrainAndHeartbeats(t *testing.T) {
+	srv := amqptest.Start(t, amqptest.Options{Partitions: 1})
+	ctx := ctxT(t)
+	sendToPartition(t, producer(t, srv.ConnectionString()), "0", numbered(2))
+
+	// A short idle timeout: the server must keep the connection alive
+	// with empty frames while nothing else happens.
+	conn, err := amqp.Dial(ctx, "amqp://"+srv.Addr(), &amqp.ConnOptions{
+		SASLType: amqp.SASLTypePlain(amqptest.DefaultKeyName, amqptest.DefaultKey), IdleTimeout: 400 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sess, err := conn.NewSession(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv, err := sess.NewReceiver(ctx, "hub/ConsumerGroups/$default/Partitions/0", &amqp.ReceiverOptions{
+		Credit: -1, Filters: []amqp.LinkFilter{amqp.NewSelectorFilter("amqp.annotation.x-opt-offset > '-1'")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rcv.IssueCredit(5); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		m, err := rcv.Receive(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(m.GetData()) != strconv.Itoa(i) || m.Annotations["x-opt-sequence-number"] != int64(i) {
+			t.Fatalf("event %d: %q %v", i, m.GetData(), m.Annotations)
+		}
+	}
+	// Drain: the server gives up the 3 credits left and says so.
+	if err := rcv.DrainCredit(ctx, nil); err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+	// Without credit a new event waits; one credit brings it.
+	sendToPartition(t, producer(t, srv.ConnectionString()), "0", [][]byte{[]byte("late")})
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	m, err := rcv.Receive(short, nil)
+	cancel()
+	if err == nil {
+		t.Fatalf("received %q without credit", m.GetData())
+	}
+	if err := rcv.IssueCredit(1); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := rcv.Receive(ctx, nil); err != nil || string(m.GetData()) != "late" {
+		t.Fatalf("after one credit: %v", err)
+	}
+
+	time.Sleep(time.Second) // idle for more than twice the idle timeout
+	if _, err := conn.NewSession(ctx, nil); err != nil {
+		t.Fatalf("connection dropped while idle: %v", err)
 	}
 }
