@@ -513,6 +513,9 @@ func (h *Handlers) moveSubscription(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	if err := h.canMove(r, subID); err != nil {
+		return err
+	}
 	var sub *Subscription
 	err = h.Svc.Store.Update(ctx, func(tx store.Tx) error {
 		g, err := h.Svc.Group(ctx, tx, r.PathValue("groupId"))
@@ -536,6 +539,18 @@ func (h *Handlers) moveSubscription(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+// canMove checks that the caller may move the subscription: besides the
+// route's permission on the group, write access on the subscription itself
+// (held there or inherited from its current group), so that rights over
+// one group never pull in a subscription from elsewhere.
+func (h *Handlers) canMove(r *http.Request, subID string) error {
+	if h.Authz.Can(r.Context(), PermSubWrite, armid.SubscriptionID(subID)) {
+		return nil
+	}
+	return armapi.Errorf(http.StatusForbidden, "AuthorizationFailed",
+		"The client does not have authorization to perform action '%s' over scope '%s'.", PermSubWrite, armid.SubscriptionID(subID))
+}
+
 func (h *Handlers) getGroupSubscription(w http.ResponseWriter, r *http.Request) error {
 	subID, err := subscriptionParam(r)
 	if err != nil {
@@ -557,6 +572,9 @@ func (h *Handlers) unlinkSubscription(w http.ResponseWriter, r *http.Request) er
 	ctx := r.Context()
 	subID, err := subscriptionParam(r)
 	if err != nil {
+		return err
+	}
+	if err := h.canMove(r, subID); err != nil {
 		return err
 	}
 	err = h.Svc.Store.Update(ctx, func(tx store.Tx) error {
