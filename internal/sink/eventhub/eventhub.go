@@ -2,8 +2,8 @@
 // the official azeventhubs/v2 producer: one long-lived client per sink, one
 // EventData per event (the event JSON as body, the event id as message id,
 // content type application/json), packed into batches up to the hub's
-// message size, with the resource id as partition key so one resource's
-// events stay ordered.
+// message size, with the resource id as partition key (see PartitionKey) so
+// one resource's events stay ordered.
 //
 // The sink authenticates with a connection string (a shared access key or
 // signature) or, for trusted-service delivery, with an
@@ -15,7 +15,9 @@ package eventhub
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -202,10 +204,11 @@ func (s *Sink) WriteBatch(ctx context.Context, batch []sink.Message) error {
 	var order []string
 	groups := map[string][]int{}
 	for i, m := range batch {
-		if _, ok := groups[m.ResourceID]; !ok {
-			order = append(order, m.ResourceID)
+		key := PartitionKey(m.ResourceID)
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
 		}
-		groups[m.ResourceID] = append(groups[m.ResourceID], i)
+		groups[key] = append(groups[key], i)
 	}
 
 	var mu sync.Mutex
@@ -233,6 +236,22 @@ func (s *Sink) WriteBatch(ctx context.Context, batch []sink.Message) error {
 		return nil
 	}
 	return s.summarize(batch, failures)
+}
+
+// MaxPartitionKey is the longest partition key Event Hubs accepts.
+const MaxPartitionKey = 128
+
+// PartitionKey is the partition key of a resource's events: its id in lower
+// case (ARM ids are case-insensitive, and one resource must map to one
+// partition), or, for ids longer than Event Hubs allows, the hex SHA-256 of
+// that.
+func PartitionKey(resourceID string) string {
+	k := strings.ToLower(resourceID)
+	if len(k) <= MaxPartitionKey {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return hex.EncodeToString(sum[:])
 }
 
 // sendGroup sends one resource's events in order, stopping at the first

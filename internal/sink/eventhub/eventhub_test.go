@@ -123,8 +123,8 @@ func checkDelivered(t *testing.T, got map[string][]*azeventhubs.ReceivedEventDat
 			if ev.ContentType == nil || *ev.ContentType != "application/json" {
 				t.Fatalf("event %s content type %v", m.EventID, ev.ContentType)
 			}
-			if ev.PartitionKey == nil || *ev.PartitionKey != m.ResourceID {
-				t.Fatalf("event %s partition key %v, want %s", m.EventID, ev.PartitionKey, m.ResourceID)
+			if ev.PartitionKey == nil || *ev.PartitionKey != eventhub.PartitionKey(m.ResourceID) {
+				t.Fatalf("event %s partition key %v, want %s", m.EventID, ev.PartitionKey, eventhub.PartitionKey(m.ResourceID))
 			}
 			order[m.ResourceID] = append(order[m.ResourceID], m.EventID)
 		}
@@ -153,6 +153,41 @@ func TestDeliversByteForByteInOrderPerResource(t *testing.T) {
 		t.Fatalf("%d AMQP messages for 2 calls over 3 resources, want 6", d)
 	}
 	checkDelivered(t, readAll(t, srv, srv.ConnectionString(), nil), ms)
+}
+
+func TestPartitionKeys(t *testing.T) {
+	short := "/subscriptions/S/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/VM1"
+	if got := eventhub.PartitionKey(short); got != strings.ToLower(short) {
+		t.Fatalf("PartitionKey(%s) = %s", short, got)
+	}
+	long := short + "/providers/Microsoft.Security/assessments/" + strings.Repeat("a", 80)
+	k := eventhub.PartitionKey(long)
+	if len(k) > eventhub.MaxPartitionKey || k != eventhub.PartitionKey(strings.ToUpper(long)) || k == eventhub.PartitionKey(long+"x") {
+		t.Fatalf("PartitionKey of a %d-character id = %q", len(long), k)
+	}
+
+	// Two spellings of one long resource id stay in one partition, in order.
+	srv := amqptest.Start(t, amqptest.Options{Partitions: 8})
+	s := connect(t, eventhub.Options{ConnectionString: srv.ConnectionString()})
+	ms := messages(6, 100)
+	for i := range ms {
+		ms[i].ResourceID = long
+		if i%2 == 1 {
+			ms[i].ResourceID = strings.ToUpper(long)
+		}
+	}
+	if err := s.WriteBatch(ctxT(t), ms); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Messages(srv.PartitionForKey(k))
+	if len(got) != 6 {
+		t.Fatalf("partition of key %s holds %d events, want 6", k, len(got))
+	}
+	for i, m := range got {
+		if string(m.Body) != string(ms[i].Body) {
+			t.Fatalf("event %d out of order", i)
+		}
+	}
 }
 
 func TestSplitsAtTheBatchLimit(t *testing.T) {
