@@ -86,7 +86,7 @@ func AppendValue(dst []byte, v any) []byte {
 		return strconv.AppendBool(dst, x)
 	case time.Time:
 		dst = append(dst, '"')
-		dst = x.UTC().AppendFormat(dst, TimeFormat)
+		dst = appendTime(dst, x)
 		return append(dst, '"')
 	case json.RawMessage:
 		if len(x) == 0 {
@@ -112,7 +112,8 @@ func valueLen(v any) int {
 		}
 		return len(x)
 	case time.Time:
-		return len(x.UTC().AppendFormat(make([]byte, 0, 40), TimeFormat)) + 2
+		var buf [40]byte
+		return len(appendTime(buf[:0], x)) + 2
 	}
 	var buf [64]byte
 	return len(AppendValue(buf[:0], v))
@@ -202,4 +203,31 @@ func quotedLen(s string) int {
 		i += size
 	}
 	return n
+}
+
+// appendTime appends t in TimeFormat (fast path for years 0–9999).
+func appendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, TimeFormat)
+	}
+	h, mi, sec := t.Clock()
+	dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+sec/10), byte('0'+sec%10))
+	if frac := t.Nanosecond() / 100; frac > 0 {
+		var digits [7]byte
+		for i := 6; i >= 0; i-- {
+			digits[i] = byte('0' + frac%10)
+			frac /= 10
+		}
+		n := 7
+		for n > 0 && digits[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, '.')
+		dst = append(dst, digits[:n]...)
+	}
+	return append(dst, 'Z')
 }

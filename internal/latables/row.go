@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Row is one row of a table. Values line up with Table.Columns; a nil value
@@ -17,7 +18,7 @@ import (
 //	real     → float64
 //	bool     → bool
 //	datetime → time.Time (UTC)
-//	dynamic  → json.RawMessage (the JSON as the event carried it)
+//	dynamic  → json.RawMessage (the JSON as the event carried it, compact)
 type Row struct {
 	Table  *Table
 	Values []any
@@ -46,47 +47,13 @@ func (r *Row) str(name, v string) {
 	}
 }
 
-// raw sets a dynamic column; absent and JSON null are stored as null.
-func (r *Row) raw(name string, v json.RawMessage) {
-	if isNull(v) {
-		return
-	}
-	r.set(name, compact(v))
-}
-
-// text sets a string column to the JSON text of a value (SecurityAlert's
-// Entities, ExtendedLinks, ExtendedProperties and RemediationSteps are
-// strings holding JSON).
-func (r *Row) text(name string, v json.RawMessage) {
-	if isNull(v) {
-		return
-	}
-	r.set(name, string(compact(v)))
-}
-
-// compact returns v without insignificant whitespace (v itself when it
-// has none), so stored JSON does not depend on how the event was printed.
-func compact(v json.RawMessage) json.RawMessage {
-	if bytes.IndexAny(v, " \t\r\n") < 0 {
-		return v
-	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, v); err != nil {
-		return v
-	}
-	return b.Bytes()
-}
-
 func (r *Row) time(name string, v string) {
 	if t, ok := parseTime(v); ok {
 		r.set(name, t)
 	}
 }
 
-func isNull(v json.RawMessage) bool {
-	v = bytes.TrimSpace(v)
-	return len(v) == 0 || string(v) == "null"
-}
+func isNull(v []byte) bool { return len(v) == 0 || string(v) == "null" }
 
 func parseTime(v string) (time.Time, bool) {
 	if v == "" {
@@ -112,7 +79,8 @@ type Options struct {
 // Build maps one exported event to its row. source is the event source
 // (Alerts, AssessmentsSnapshot, …); body is the exact exported JSON.
 // Property names are matched case-insensitively, so both the observed
-// PascalCase and camelCase serializations map the same way.
+// PascalCase and camelCase serializations map the same way. The row does
+// not share memory with body.
 func Build(source string, body []byte, opts Options) (*Row, error) {
 	t, err := TableFor(source)
 	if err != nil {
@@ -121,24 +89,43 @@ func Build(source string, body []byte, opts Options) (*Row, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
+	if !utf8.Valid(body) {
+		body = bytes.ToValidUTF8(body, []byte("\ufffd"))
+	}
+	space, err := validate(body)
+	if err != nil {
+		return nil, fmt.Errorf("latables: %s event: %w", source, err)
+	}
+	if space {
+		var c bytes.Buffer
+		if err := json.Compact(&c, body); err != nil {
+			return nil, fmt.Errorf("latables: %s event: %w", source, err)
+		}
+		body = c.Bytes()
+	}
+	top, ok := parseObject(body)
+	if !ok {
+		return nil, fmt.Errorf("latables: %s event is not a JSON object", source)
+	}
 	r := &Row{Table: t, Values: make([]any, len(t.Columns))}
+	rd := &reader{row: r}
 	snapshot := strings.HasSuffix(strings.ToLower(source), "snapshot")
 	switch t {
 	case alertTable:
-		err = r.alert(body, opts)
+		rd.alert(top)
 	case recommendationTable:
-		err = r.assessment(body, snapshot)
+		rd.assessment(top, snapshot)
 	case nestedTable:
-		err = r.subAssessment(body, snapshot)
+		rd.subAssessment(top, snapshot)
 	case scoreTable:
-		err = r.secureScore(body, snapshot)
+		rd.secureScore(top, snapshot)
 	case controlTable:
-		err = r.control(body, snapshot)
+		rd.control(top, snapshot)
 	case complianceTable:
-		err = r.compliance(body, snapshot)
+		rd.compliance(top, snapshot)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("latables: %s event to %s: %w", source, t.Name, err)
+	if rd.err != nil {
+		return nil, fmt.Errorf("latables: %s event to %s: %w", source, t.Name, rd.err)
 	}
 	if r.Values[t.Index("TimeGenerated")] == nil {
 		r.set("TimeGenerated", opts.Now.UTC())
@@ -150,52 +137,122 @@ func Build(source string, body []byte, opts Options) (*Row, error) {
 	return r, nil
 }
 
+// reader reads members with the type checks encoding/json would make: a
+// member of the wrong type is an error, a missing or null one is empty.
+type reader struct {
+	row *Row
+	err error
+}
+
+func (rd *reader) bad(path, name, want string) {
+	if rd.err == nil {
+		rd.err = fmt.Errorf("%s%s is not %s", path, name, want)
+	}
+}
+
+func (rd *reader) str(o object, path, name string) string {
+	v := o.raw(name)
+	if isNull(v) {
+		return ""
+	}
+	if v[0] != '"' {
+		rd.bad(path, name, "a string")
+		return ""
+	}
+	s, _ := unquote(v)
+	return s
+}
+
+func (rd *reader) obj(o object, path, name string) object {
+	v := o.raw(name)
+	if isNull(v) {
+		return object{}
+	}
+	sub, ok := parseObject(v)
+	if !ok {
+		rd.bad(path, name, "an object")
+	}
+	return sub
+}
+
+func (rd *reader) num(o object, path, name string) (float64, bool) {
+	v := o.raw(name)
+	if isNull(v) {
+		return 0, false
+	}
+	f, ok := o.num(name)
+	if !ok {
+		rd.bad(path, name, "a number")
+	}
+	return f, ok
+}
+
+func (rd *reader) integer(o object, path, name string) int64 {
+	f, _ := rd.num(o, path, name)
+	return int64(f)
+}
+
+func (rd *reader) boolean(o object, path, name string) (bool, bool) {
+	v := o.raw(name)
+	if isNull(v) {
+		return false, false
+	}
+	b, ok := o.boolean(name)
+	if !ok {
+		rd.bad(path, name, "a boolean")
+	}
+	return b, ok
+}
+
+// dyn sets a dynamic column from a member; absent or null stays null.
+func (rd *reader) dyn(col string, v []byte) {
+	if isNull(v) {
+		return
+	}
+	rd.row.set(col, json.RawMessage(bytes.Clone(v)))
+}
+
+// text sets a string column to the JSON text of a member (SecurityAlert's
+// Entities, ExtendedLinks, ExtendedProperties and RemediationSteps are
+// strings holding JSON).
+func (rd *reader) text(col string, v []byte) {
+	if isNull(v) {
+		return
+	}
+	rd.row.set(col, string(v))
+}
+
 // ---- envelopes ----
 
-// envelope is the enrichment object of ARM-shaped events (any casing).
-type envelope struct {
-	Action     string `json:"action"`
-	IsSnapshot bool   `json:"isSnapshot"`
-}
-
-// armEvent is the common shape of the ARM-style events: the envelope
-// objects and the record. encoding/json matches names case-insensitively.
+// armEvent is the common part of the ARM-style events.
 type armEvent struct {
-	Security      *envelope       `json:"securityEventDataEnrichment"`
-	Assessment    *envelope       `json:"assessmentEventDataEnrichment"`
-	SubAssessment *envelope       `json:"subAssessmentEventDataEnrichment"`
-	ID            string          `json:"id"`
-	Name          string          `json:"name"`
-	Type          string          `json:"type"`
-	Properties    json.RawMessage `json:"properties"`
+	id, name, typ string
+	action        string
+	snapshot      bool
+	propsRaw      []byte
+	props         object
 }
 
-func (e *armEvent) env() envelope {
-	for _, x := range []*envelope{e.Security, e.Assessment, e.SubAssessment} {
-		if x != nil {
-			return *x
+func (rd *reader) arm(top object) armEvent {
+	e := armEvent{id: rd.str(top, "", "id"), name: rd.str(top, "", "name"), typ: rd.str(top, "", "type")}
+	if e.id == "" && rd.err == nil {
+		rd.err = fmt.Errorf("event has no id")
+	}
+	for _, n := range []string{"securityEventDataEnrichment", "assessmentEventDataEnrichment", "subAssessmentEventDataEnrichment"} {
+		if isNull(top.raw(n)) {
+			continue
 		}
+		env := rd.obj(top, "", n)
+		e.action = rd.str(env, n+".", "action")
+		e.snapshot, _ = rd.boolean(env, n+".", "isSnapshot")
+		break
 	}
-	return envelope{}
+	e.propsRaw = top.raw("properties")
+	e.props = rd.obj(top, "", "properties")
+	return e
 }
 
-func (e *armEvent) removed() bool { return strings.EqualFold(e.env().Action, "Delete") }
-
-func decodeARM(body []byte, props any) (*armEvent, error) {
-	e := &armEvent{}
-	if err := json.Unmarshal(body, e); err != nil {
-		return nil, fmt.Errorf("decode event: %w", err)
-	}
-	if e.ID == "" {
-		return nil, fmt.Errorf("event has no id")
-	}
-	if !isNull(e.Properties) {
-		if err := json.Unmarshal(e.Properties, props); err != nil {
-			return nil, fmt.Errorf("decode properties of %s: %w", e.ID, err)
-		}
-	}
-	return e, nil
-}
+func (e *armEvent) removed() bool { return strings.EqualFold(e.action, "Delete") }
 
 // resourceFacts are what the system columns and the *SubscriptionId
 // columns say about the resource a record is about.
@@ -236,40 +293,6 @@ func factsOf(resourceID string) resourceFacts {
 	return f
 }
 
-// ---- SecurityAlert ----
-
-type alertBody struct {
-	AlertType               string          `json:"AlertType"`
-	AlertDisplayName        string          `json:"AlertDisplayName"`
-	AlertURI                string          `json:"AlertUri"`
-	Severity                string          `json:"Severity"`
-	CompromisedEntity       string          `json:"CompromisedEntity"`
-	Description             string          `json:"Description"`
-	SystemAlertID           string          `json:"SystemAlertId"`
-	VendorName              string          `json:"VendorName"`
-	ProductName             string          `json:"ProductName"`
-	IsIncident              bool            `json:"IsIncident"`
-	ConfidenceLevel         *string         `json:"ConfidenceLevel"`
-	ConfidenceScore         *float64        `json:"ConfidenceScore"`
-	StartTimeUTC            string          `json:"StartTimeUtc"`
-	EndTimeUTC              string          `json:"EndTimeUtc"`
-	TimeGenerated           string          `json:"TimeGenerated"`
-	ProcessingEndTime       string          `json:"ProcessingEndTime"`
-	Status                  string          `json:"Status"`
-	Intent                  string          `json:"Intent"`
-	AzureResourceID         string          `json:"AzureResourceId"`
-	WorkspaceSubscriptionID *string         `json:"WorkspaceSubscriptionId"`
-	WorkspaceResourceGroup  *string         `json:"WorkspaceResourceGroup"`
-	AgentID                 string          `json:"AgentId"`
-	Entities                json.RawMessage `json:"Entities"`
-	ExtendedLinks           json.RawMessage `json:"ExtendedLinks"`
-	ExtendedProperties      json.RawMessage `json:"ExtendedProperties"`
-	RemediationSteps        json.RawMessage `json:"RemediationSteps"`
-	ProductComponentName    string          `json:"ProductComponentName"`
-	Techniques              []string        `json:"Techniques"`
-	SubTechniques           []string        `json:"SubTechniques"`
-}
-
 // Constant columns.
 const (
 	// AlertProviderName is SecurityAlert.ProviderName for Defender for
@@ -286,139 +309,114 @@ const (
 	StateRemoved = "Removed"
 )
 
-func (r *Row) alert(body []byte, opts Options) error {
-	var a alertBody
-	if err := json.Unmarshal(body, &a); err != nil {
-		return fmt.Errorf("decode alert: %w", err)
-	}
-	if a.SystemAlertID == "" && a.AlertType == "" {
-		return fmt.Errorf("alert has neither SystemAlertId nor AlertType")
-	}
-	r.str("AlertLink", a.AlertURI)
-	r.str("AlertName", a.AlertDisplayName)
-	r.str("DisplayName", a.AlertDisplayName)
-	r.str("AlertSeverity", a.Severity)
-	r.str("AlertType", a.AlertType)
-	r.str("CompromisedEntity", a.CompromisedEntity)
-	if a.ConfidenceLevel != nil {
-		r.str("ConfidenceLevel", *a.ConfidenceLevel)
-	}
-	if a.ConfidenceScore != nil {
-		r.set("ConfidenceScore", *a.ConfidenceScore)
-	}
-	r.str("Description", a.Description)
-	r.time("StartTime", a.StartTimeUTC)
-	r.time("EndTime", a.EndTimeUTC)
-	r.time("ProcessingEndTime", a.ProcessingEndTime)
-	r.time("TimeGenerated", a.TimeGenerated)
-	r.text("Entities", a.Entities)
-	r.text("ExtendedLinks", a.ExtendedLinks)
-	r.text("ExtendedProperties", a.ExtendedProperties)
-	r.text("RemediationSteps", a.RemediationSteps)
-	r.set("IsIncident", a.IsIncident)
-	component := a.ProductComponentName
-	if component == "" && !isNull(a.ExtendedProperties) {
-		var ext map[string]any
-		if json.Unmarshal(a.ExtendedProperties, &ext) == nil {
-			if s, ok := ext["ProductComponentName"].(string); ok {
-				component = s
-			}
+// ---- SecurityAlert ----
+
+func (rd *reader) alert(a object) {
+	r := rd.row
+	str := func(n string) string { return rd.str(a, "", n) }
+	alertID, alertType := str("SystemAlertId"), str("AlertType")
+	if alertID == "" && alertType == "" {
+		if rd.err == nil {
+			rd.err = fmt.Errorf("alert has neither SystemAlertId nor AlertType")
 		}
+		return
+	}
+	name := str("AlertDisplayName")
+	r.str("AlertLink", str("AlertUri"))
+	r.str("AlertName", name)
+	r.str("DisplayName", name)
+	r.str("AlertSeverity", str("Severity"))
+	r.str("AlertType", alertType)
+	r.str("CompromisedEntity", str("CompromisedEntity"))
+	r.str("ConfidenceLevel", str("ConfidenceLevel"))
+	if f, ok := rd.num(a, "", "ConfidenceScore"); ok {
+		r.set("ConfidenceScore", f)
+	}
+	r.str("Description", str("Description"))
+	r.time("StartTime", str("StartTimeUtc"))
+	r.time("EndTime", str("EndTimeUtc"))
+	r.time("ProcessingEndTime", str("ProcessingEndTime"))
+	r.time("TimeGenerated", str("TimeGenerated"))
+	rd.text("Entities", a.raw("Entities"))
+	rd.text("ExtendedLinks", a.raw("ExtendedLinks"))
+	rd.text("ExtendedProperties", a.raw("ExtendedProperties"))
+	rd.text("RemediationSteps", a.raw("RemediationSteps"))
+	incident, _ := rd.boolean(a, "", "IsIncident")
+	r.set("IsIncident", incident)
+	component := str("ProductComponentName")
+	if component == "" {
+		component = a.obj("ExtendedProperties").str("ProductComponentName")
 	}
 	r.str("ProductComponentName", component)
-	r.str("ProductName", a.ProductName)
+	r.str("ProductName", str("ProductName"))
 	r.set("ProviderName", AlertProviderName)
-	r.str("ResourceId", a.AzureResourceID)
-	r.str("SourceComputerId", a.AgentID)
-	r.str("Status", a.Status)
-	r.str("SystemAlertId", a.SystemAlertID)
-	r.str("VendorOriginalId", a.SystemAlertID)
-	r.str("Tactics", a.Intent)
-	r.str("Techniques", strings.Join(a.Techniques, ", "))
-	r.str("SubTechniques", strings.Join(a.SubTechniques, ", "))
-	r.str("VendorName", a.VendorName)
-	if a.WorkspaceResourceGroup != nil {
-		r.str("WorkspaceResourceGroup", *a.WorkspaceResourceGroup)
-	}
-	if a.WorkspaceSubscriptionID != nil {
-		r.str("WorkspaceSubscriptionId", *a.WorkspaceSubscriptionID)
-	}
+	r.str("ResourceId", str("AzureResourceId"))
+	r.str("SourceComputerId", str("AgentId"))
+	r.str("Status", str("Status"))
+	r.str("SystemAlertId", alertID)
+	r.str("VendorOriginalId", alertID)
+	r.str("Tactics", str("Intent"))
+	r.str("Techniques", strings.Join(a.strs("Techniques"), ", "))
+	r.str("SubTechniques", strings.Join(a.strs("SubTechniques"), ", "))
+	r.str("VendorName", str("VendorName"))
+	r.str("WorkspaceResourceGroup", str("WorkspaceResourceGroup"))
+	r.str("WorkspaceSubscriptionId", str("WorkspaceSubscriptionId"))
 	r.set("SourceSystem", AlertSourceSystem)
-	return nil
 }
 
 // ---- SecurityRecommendation ----
 
-type assessmentProps struct {
-	ResourceDetails struct {
-		Source string `json:"source"`
-		ID     string `json:"id"`
-	} `json:"resourceDetails"`
-	DisplayName string `json:"displayName"`
-	Status      struct {
-		Code                string `json:"code"`
-		Cause               string `json:"cause"`
-		Description         string `json:"description"`
-		StatusChangeDate    string `json:"statusChangeDate"`
-		FirstEvaluationDate string `json:"firstEvaluationDate"`
-	} `json:"status"`
-	AdditionalData json.RawMessage `json:"additionalData"`
-	Metadata       struct {
-		DisplayName            string `json:"displayName"`
-		PolicyDefinitionID     string `json:"policyDefinitionId"`
-		Description            string `json:"description"`
-		RemediationDescription string `json:"remediationDescription"`
-		Severity               string `json:"severity"`
-	} `json:"metadata"`
-}
-
-func (r *Row) assessment(body []byte, snapshot bool) error {
-	var p assessmentProps
-	e, err := decodeARM(body, &p)
-	if err != nil {
-		return err
-	}
-	assessed := p.ResourceDetails.ID
+func (rd *reader) assessment(top object, snapshot bool) {
+	r := rd.row
+	e := rd.arm(top)
+	p := e.props
+	details := rd.obj(p, "properties.", "resourceDetails")
+	status := rd.obj(p, "properties.", "status")
+	meta := rd.obj(p, "properties.", "metadata")
+	st := func(n string) string { return rd.str(status, "properties.status.", n) }
+	md := func(n string) string { return rd.str(meta, "properties.metadata.", n) }
+	assessed := rd.str(details, "properties.resourceDetails.", "id")
 	if assessed == "" {
-		assessed = parentOf(e.ID, "/providers/Microsoft.Security/assessments/")
+		assessed = parentOf(e.id, "/providers/Microsoft.Security/assessments/")
 	}
+	code := st("code")
 	r.str("AssessedResourceId", assessed)
-	r.str("Description", p.Metadata.Description)
-	r.str("Environment", p.ResourceDetails.Source)
-	r.time("FirstEvaluationDate", p.Status.FirstEvaluationDate)
-	r.time("DiscoveredTimeUTC", p.Status.FirstEvaluationDate)
-	r.time("StatusChangeDate", p.Status.StatusChangeDate)
-	r.set("IsSnapshot", snapshot || e.env().IsSnapshot)
-	r.str("PolicyDefinitionId", p.Metadata.PolicyDefinitionID)
-	r.raw("Properties", e.Properties)
+	r.str("Description", md("description"))
+	r.str("Environment", rd.str(details, "properties.resourceDetails.", "source"))
+	first, changed := st("firstEvaluationDate"), st("statusChangeDate")
+	r.time("FirstEvaluationDate", first)
+	r.time("DiscoveredTimeUTC", first)
+	r.time("StatusChangeDate", changed)
+	r.set("IsSnapshot", snapshot || e.snapshot)
+	r.str("PolicyDefinitionId", md("policyDefinitionId"))
+	rd.dyn("Properties", e.propsRaw)
 	r.set("ProviderName", RecommendationProviderName)
-	r.raw("RecommendationAdditionalData", p.AdditionalData)
-	name := p.DisplayName
+	rd.dyn("RecommendationAdditionalData", p.raw("additionalData"))
+	name := rd.str(p, "properties.", "displayName")
 	if name == "" {
-		name = p.Metadata.DisplayName
+		name = md("displayName")
 	}
 	r.str("RecommendationDisplayName", name)
 	r.str("RecommendationName", name)
-	r.str("RecommendationId", e.Name)
-	r.str("RecommendationSeverity", p.Metadata.Severity)
-	state := p.Status.Code
+	r.str("RecommendationId", e.name)
+	r.str("RecommendationSeverity", md("severity"))
+	state := code
 	if e.removed() {
 		state = StateRemoved
 	}
 	r.str("RecommendationState", state)
-	if strings.EqualFold(p.Status.Code, "Healthy") {
-		r.time("ResolvedTimeUTC", p.Status.StatusChangeDate)
+	if strings.EqualFold(code, "Healthy") {
+		r.time("ResolvedTimeUTC", changed)
 	}
 	r.set("SourceSystem", SourceSystem)
-	r.str("RemediationDescription", p.Metadata.RemediationDescription)
-	if strings.EqualFold(p.Status.Code, "NotApplicable") {
-		reason := p.Status.Cause
+	r.str("RemediationDescription", md("remediationDescription"))
+	if strings.EqualFold(code, "NotApplicable") {
+		reason := st("cause")
 		if reason == "" {
-			reason = p.Status.Description
+			reason = st("description")
 		}
 		r.str("NotApplicableReason", reason)
 	}
-	return nil
 }
 
 // parentOf returns the part of id before marker (case-insensitive), or "".
@@ -445,23 +443,6 @@ func segmentAfter(id, marker string) string {
 
 // ---- SecurityNestedRecommendation ----
 
-type subAssessmentProps struct {
-	ID          string `json:"id"`
-	DisplayName string `json:"displayName"`
-	Status      struct {
-		Code     string `json:"code"`
-		Cause    string `json:"cause"`
-		Severity string `json:"severity"`
-	} `json:"status"`
-	Remediation     string          `json:"remediation"`
-	Impact          string          `json:"impact"`
-	Category        string          `json:"category"`
-	Description     string          `json:"description"`
-	TimeGenerated   string          `json:"timeGenerated"`
-	ResourceDetails json.RawMessage `json:"resourceDetails"`
-	AdditionalData  json.RawMessage `json:"additionalData"`
-}
-
 // RecommendationLink builds the portal link of an assessment on a resource,
 // in the form continuous export uses in assessment links.
 func RecommendationLink(assessmentKey, resourceID string) string {
@@ -475,69 +456,52 @@ func RecommendationLink(assessmentKey, resourceID string) string {
 	return link
 }
 
-func (r *Row) subAssessment(body []byte, snapshot bool) error {
-	var p subAssessmentProps
-	e, err := decodeARM(body, &p)
-	if err != nil {
-		return err
-	}
-	var details struct {
-		ID string `json:"id"`
-	}
-	if !isNull(p.ResourceDetails) {
-		_ = json.Unmarshal(p.ResourceDetails, &details)
-	}
-	assessed := details.ID
+func (rd *reader) subAssessment(top object, snapshot bool) {
+	r := rd.row
+	e := rd.arm(top)
+	p := e.props
+	str := func(n string) string { return rd.str(p, "properties.", n) }
+	status := rd.obj(p, "properties.", "status")
+	details := rd.obj(p, "properties.", "resourceDetails")
+	assessed := rd.str(details, "properties.resourceDetails.", "id")
 	if assessed == "" {
-		assessed = parentOf(e.ID, "/providers/Microsoft.Security/assessments/")
+		assessed = parentOf(e.id, "/providers/Microsoft.Security/assessments/")
 	}
-	parent := segmentAfter(e.ID, "/providers/Microsoft.Security/assessments/")
+	parent := segmentAfter(e.id, "/providers/Microsoft.Security/assessments/")
 	f := factsOf(assessed)
-	r.raw("AdditionalData", p.AdditionalData)
+	rd.dyn("AdditionalData", p.raw("additionalData"))
 	r.str("AssessedResourceId", assessed)
-	r.str("Category", p.Category)
-	r.str("Cause", p.Status.Cause)
-	r.str("Description", p.Description)
-	r.str("Id", e.ID)
-	r.str("Impact", p.Impact)
-	r.set("IsSnapshot", snapshot || e.env().IsSnapshot)
-	r.str("NestedRecommendationId", e.Name)
+	r.str("Category", str("category"))
+	r.str("Cause", rd.str(status, "properties.status.", "cause"))
+	r.str("Description", str("description"))
+	r.str("Id", e.id)
+	r.str("Impact", str("impact"))
+	r.set("IsSnapshot", snapshot || e.snapshot)
+	r.str("NestedRecommendationId", e.name)
 	r.str("ParentRecommendationId", parent)
 	r.str("RecommendationLink", RecommendationLink(parent, assessed))
-	r.str("RecommendationName", p.DisplayName)
-	r.str("RecommendationSeverity", p.Status.Severity)
-	state := p.Status.Code
+	r.str("RecommendationName", str("displayName"))
+	r.str("RecommendationSeverity", rd.str(status, "properties.status.", "severity"))
+	state := rd.str(status, "properties.status.", "code")
 	if e.removed() {
 		state = StateRemoved
 	}
 	r.str("RecommendationState", state)
 	r.str("RecommendationSubscriptionId", f.subscription)
-	r.str("RemediationDescription", p.Remediation)
-	r.str("RemidiationDescription", p.Remediation)
-	r.raw("ResourceDetails", p.ResourceDetails)
+	remediation := str("remediation")
+	r.str("RemediationDescription", remediation)
+	r.str("RemidiationDescription", remediation)
+	rd.dyn("ResourceDetails", p.raw("resourceDetails"))
 	r.str("ResourceGroup", f.resourceGroup)
 	r.str("_ResourceId", assessed)
 	r.str("ResourceProviderType", f.providerType)
 	r.set("SourceSystem", SourceSystem)
-	r.time("SubAssessmentTimeGeneration", p.TimeGenerated)
+	r.time("SubAssessmentTimeGeneration", str("timeGenerated"))
 	r.str("_SubscriptionId", f.subscription)
-	r.str("VulnerabilityId", p.ID)
-	return nil
+	r.str("VulnerabilityId", str("id"))
 }
 
 // ---- SecureScores ----
-
-type scoreDetails struct {
-	Max        float64 `json:"max"`
-	Current    float64 `json:"current"`
-	Percentage float64 `json:"percentage"`
-}
-
-type secureScoreProps struct {
-	DisplayName string       `json:"displayName"`
-	Score       scoreDetails `json:"score"`
-	Weight      int64        `json:"weight"`
-}
 
 // scopeResource is the resource a score or compliance record is about: its
 // subscription.
@@ -549,122 +513,92 @@ func scopeResource(id string) (string, resourceFacts) {
 	return "/subscriptions/" + f.subscription, f
 }
 
-func (r *Row) secureScore(body []byte, snapshot bool) error {
-	var p secureScoreProps
-	e, err := decodeARM(body, &p)
-	if err != nil {
-		return err
-	}
-	scope, f := scopeResource(e.ID)
-	r.str("AssessedResourceId", e.ID)
-	r.set("CurrentScore", p.Score.Current)
-	r.str("DisplayName", p.DisplayName)
+// score reads properties.score and sets CurrentScore, MaxScore and
+// PercentageScore.
+func (rd *reader) score(p object) {
+	score := rd.obj(p, "properties.", "score")
+	cur, _ := rd.num(score, "properties.score.", "current")
+	mx, _ := rd.num(score, "properties.score.", "max")
+	pct, _ := rd.num(score, "properties.score.", "percentage")
+	rd.row.set("CurrentScore", cur)
+	rd.row.set("MaxScore", int64(mx))
+	rd.row.set("PercentageScore", pct)
+}
+
+func (rd *reader) secureScore(top object, snapshot bool) {
+	r := rd.row
+	e := rd.arm(top)
+	p := e.props
+	scope, f := scopeResource(e.id)
+	r.str("AssessedResourceId", e.id)
+	rd.score(p)
+	r.str("DisplayName", rd.str(p, "properties.", "displayName"))
 	r.set("Environment", "Azure")
-	r.set("IsSnapshot", snapshot || e.env().IsSnapshot)
-	r.set("MaxScore", int64(p.Score.Max))
-	r.set("PercentageScore", p.Score.Percentage)
-	r.raw("Properties", e.Properties)
+	r.set("IsSnapshot", snapshot || e.snapshot)
+	rd.dyn("Properties", e.propsRaw)
 	r.str("_ResourceId", scope)
-	r.str("ResourceProviderType", e.Type)
+	r.str("ResourceProviderType", e.typ)
 	r.str("SecureScoresSubscriptionId", f.subscription)
 	r.set("SourceSystem", SourceSystem)
 	r.str("_SubscriptionId", f.subscription)
-	r.set("Weight", p.Weight)
-	return nil
+	r.set("Weight", rd.integer(p, "properties.", "weight"))
 }
 
 // ---- SecureScoreControls ----
 
-type controlProps struct {
-	DisplayName                string       `json:"displayName"`
-	HealthyResourceCount       int64        `json:"healthyResourceCount"`
-	UnhealthyResourceCount     int64        `json:"unhealthyResourceCount"`
-	NotApplicableResourceCount int64        `json:"notApplicableResourceCount"`
-	Score                      scoreDetails `json:"score"`
-	Weight                     int64        `json:"weight"`
-	Description                string       `json:"description"`
-	Definition                 *struct {
-		Properties struct {
-			Source struct {
-				SourceType string `json:"sourceType"`
-			} `json:"source"`
-			Description           string          `json:"description"`
-			AssessmentDefinitions json.RawMessage `json:"assessmentDefinitions"`
-		} `json:"properties"`
-	} `json:"definition"`
-}
-
-func (r *Row) control(body []byte, snapshot bool) error {
-	var p controlProps
-	e, err := decodeARM(body, &p)
-	if err != nil {
-		return err
-	}
-	scope, f := scopeResource(e.ID)
-	r.str("AssessedResourceId", e.ID)
-	r.str("ControlId", e.Name)
-	r.str("ControlName", p.DisplayName)
-	desc := p.Description
-	if d := p.Definition; d != nil {
-		r.str("ControlType", d.Properties.Source.SourceType)
-		r.raw("RecommendationResourceIds", d.Properties.AssessmentDefinitions)
-		if desc == "" {
-			desc = d.Properties.Description
-		}
+func (rd *reader) control(top object, snapshot bool) {
+	r := rd.row
+	e := rd.arm(top)
+	p := e.props
+	scope, f := scopeResource(e.id)
+	r.str("AssessedResourceId", e.id)
+	r.str("ControlId", e.name)
+	r.str("ControlName", rd.str(p, "properties.", "displayName"))
+	desc := rd.str(p, "properties.", "description")
+	def := rd.obj(rd.obj(p, "properties.", "definition"), "properties.definition.", "properties")
+	r.str("ControlType", rd.str(rd.obj(def, "properties.definition.properties.", "source"), "properties.definition.properties.source.", "sourceType"))
+	rd.dyn("RecommendationResourceIds", def.raw("assessmentDefinitions"))
+	if desc == "" {
+		desc = rd.str(def, "properties.definition.properties.", "description")
 	}
 	r.str("Description", desc)
-	r.set("CurrentScore", p.Score.Current)
+	rd.score(p)
 	r.set("Environment", "Azure")
-	r.set("HealthyResources", p.HealthyResourceCount)
-	r.set("UnhealthyResources", p.UnhealthyResourceCount)
-	r.set("NotApplicableResources", p.NotApplicableResourceCount)
-	r.set("IsSnapshot", snapshot || e.env().IsSnapshot)
-	r.set("MaxScore", int64(p.Score.Max))
-	r.set("PercentageScore", p.Score.Percentage)
-	r.raw("Properties", e.Properties)
+	r.set("HealthyResources", rd.integer(p, "properties.", "healthyResourceCount"))
+	r.set("UnhealthyResources", rd.integer(p, "properties.", "unhealthyResourceCount"))
+	r.set("NotApplicableResources", rd.integer(p, "properties.", "notApplicableResourceCount"))
+	r.set("IsSnapshot", snapshot || e.snapshot)
+	rd.dyn("Properties", e.propsRaw)
 	r.str("_ResourceId", scope)
-	r.str("ResourceProviderType", e.Type)
+	r.str("ResourceProviderType", e.typ)
 	r.str("SecureScoresSubscriptionId", f.subscription)
 	r.set("SourceSystem", SourceSystem)
 	r.str("_SubscriptionId", f.subscription)
-	r.set("Weight", p.Weight)
-	return nil
+	r.set("Weight", rd.integer(p, "properties.", "weight"))
 }
 
 // ---- SecurityRegulatoryCompliance ----
 
-type complianceProps struct {
-	Description           string `json:"description"`
-	State                 string `json:"state"`
-	PassedResources       int64  `json:"passedResources"`
-	FailedResources       int64  `json:"failedResources"`
-	SkippedResources      int64  `json:"skippedResources"`
-	AssessmentDetailsLink string `json:"assessmentDetailsLink"`
-}
-
-func (r *Row) compliance(body []byte, snapshot bool) error {
-	var p complianceProps
-	e, err := decodeARM(body, &p)
-	if err != nil {
-		return err
-	}
-	scope, f := scopeResource(e.ID)
-	r.str("AssessedResourceId", e.ID)
-	r.str("ComplianceStandard", segmentAfter(e.ID, "/regulatoryComplianceStandards/"))
-	r.str("ComplianceControl", segmentAfter(e.ID, "/regulatoryComplianceControls/"))
-	r.set("FailedResources", p.FailedResources)
-	r.set("PassedResources", p.PassedResources)
-	r.set("SkippedResources", p.SkippedResources)
-	r.set("IsSnapshot", snapshot || e.env().IsSnapshot)
-	r.raw("Properties", e.Properties)
-	r.str("RecommendationId", e.Name)
-	r.str("RecommendationLink", p.AssessmentDetailsLink)
-	r.str("RecommendationName", p.Description)
+func (rd *reader) compliance(top object, snapshot bool) {
+	r := rd.row
+	e := rd.arm(top)
+	p := e.props
+	scope, f := scopeResource(e.id)
+	r.str("AssessedResourceId", e.id)
+	r.str("ComplianceStandard", segmentAfter(e.id, "/regulatoryComplianceStandards/"))
+	r.str("ComplianceControl", segmentAfter(e.id, "/regulatoryComplianceControls/"))
+	r.set("FailedResources", rd.integer(p, "properties.", "failedResources"))
+	r.set("PassedResources", rd.integer(p, "properties.", "passedResources"))
+	r.set("SkippedResources", rd.integer(p, "properties.", "skippedResources"))
+	r.set("IsSnapshot", snapshot || e.snapshot)
+	rd.dyn("Properties", e.propsRaw)
+	r.str("RecommendationId", e.name)
+	r.str("RecommendationLink", rd.str(p, "properties.", "assessmentDetailsLink"))
+	r.str("RecommendationName", rd.str(p, "properties.", "description"))
 	r.str("RegulatoryComplianceSubscriptionId", f.subscription)
 	r.str("_ResourceId", scope)
-	r.str("ResourceProviderType", e.Type)
+	r.str("ResourceProviderType", e.typ)
 	r.set("SourceSystem", SourceSystem)
-	r.str("State", p.State)
+	r.str("State", rd.str(p, "properties.", "state"))
 	r.str("_SubscriptionId", f.subscription)
-	return nil
 }
