@@ -50,6 +50,7 @@ type link struct {
 	received   uint32 // deliveries completed (the sender's delivery-count)
 	buf        []byte
 	more       bool
+	oversize   bool
 	deliveryID uint32
 	settled    bool
 	format     uint32
@@ -606,31 +607,42 @@ func (c *conn) receive(s *session, l *link, f *frame) error {
 		l.deliveryID = id
 		l.format, _ = f.u32(3)
 		l.settled = false
-		l.buf = nil
+		l.buf, l.oversize = nil, false
 	}
 	l.settled = l.settled || f.bool(4)
 	if f.bool(10) { // aborted
-		l.more, l.buf = false, nil
+		l.more, l.buf, l.oversize = false, nil, false
 		return nil
 	}
-	if uint64(len(l.buf)+len(f.payload)) <= 4*c.srv.opts.MaxMessageSize {
-		l.buf = append(l.buf, f.payload...)
-	}
+	first := !l.more
 	l.more = f.bool(5)
+	var payload []byte
+	switch {
+	case first && !l.more:
+		payload = f.payload // one frame: its buffer is ours alone
+	case uint64(len(l.buf)+len(f.payload)) <= c.srv.opts.MaxMessageSize:
+		l.buf = append(l.buf, f.payload...)
+		payload = l.buf
+	default:
+		l.oversize = true // stop buffering; rejected when complete
+	}
 	if l.more {
 		return nil
 	}
-	payload := l.buf
-	l.buf = nil
+	oversize := l.oversize
+	l.buf, l.oversize = nil, false
 	l.received++
 	if l.credit > 0 {
 		l.credit--
 	}
 	var state any
-	switch l.kind {
-	case kindSend:
+	switch {
+	case oversize:
+		state = rejected("amqp:link:message-size-exceeded",
+			fmt.Sprintf("The received message (delivery-id:%d) exceeds the limit (%d bytes) currently allowed on the link.", l.deliveryID, c.srv.opts.MaxMessageSize))
+	case l.kind == kindSend:
 		state = c.enqueue(l, payload)
-	case kindCBS, kindMgmt:
+	case l.kind == kindCBS || l.kind == kindMgmt:
 		state = c.request(l, payload)
 	}
 	if !l.settled {

@@ -141,14 +141,20 @@ func (h *hub) enqueue(pi int, msgs []*parsedMessage, raws [][]byte, key *string)
 			h.mu.Unlock()
 			return err
 		}
+		// Transfer buffers are never reused, so the stored event may alias
+		// them instead of copying.
 		st := &stored{wire: wire, msg: Message{Partition: p.id, SequenceNumber: p.next, Offset: p.nextOffset,
-			EnqueuedTime: now, MessageID: m.messageID, ContentType: m.contentType, Raw: append([]byte(nil), raws[i]...)}}
+			EnqueuedTime: now, MessageID: m.messageID, ContentType: m.contentType, Raw: raws[i]}}
 		if k != nil {
 			kk := *k
 			st.msg.PartitionKey = &kk
 		}
-		for _, d := range m.data {
-			st.msg.Body = append(st.msg.Body, d...)
+		if len(m.data) == 1 {
+			st.msg.Body = m.data[0]
+		} else {
+			for _, d := range m.data {
+				st.msg.Body = append(st.msg.Body, d...)
+			}
 		}
 		if len(m.appProps) > 0 {
 			st.msg.ApplicationProperties = map[string]any{}

@@ -28,7 +28,7 @@ type section struct {
 
 // splitSections cuts an encoded message into its sections.
 func splitSections(b []byte) ([]section, error) {
-	var out []section
+	out := make([]section, 0, 4)
 	d := decoder{b: b}
 	for d.off < len(b) {
 		start := d.off
