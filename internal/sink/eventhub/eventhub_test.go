@@ -24,6 +24,13 @@ import (
 	"sluice/internal/sink/eventhub"
 )
 
+// The sink is what the export engine drives.
+var _ interface {
+	Connect(context.Context) error
+	WriteBatch(context.Context, []sink.Message) error
+	Close() error
+} = (*eventhub.Sink)(nil)
+
 func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
