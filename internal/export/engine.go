@@ -138,6 +138,11 @@ type Engine struct {
 
 	wakeMatch   chan struct{}
 	wakeDeliver chan struct{}
+	// configured is closed by the first SetExports: matching waits for it,
+	// so that events logged while the process was down are matched
+	// against the automations, not against an empty set.
+	configured chan struct{}
+	configure  sync.Once
 }
 
 type liveSink struct {
@@ -153,11 +158,13 @@ func New(st store.Store, sinks SinkFactory, log *slog.Logger, opts Options) *Eng
 	return &Engine{store: st, sinks: sinks, log: log, opts: opts, now: time.Now,
 		index: map[string]map[string][]*Export{}, targets: map[string]*Export{}, actions: map[string]*Action{},
 		live: map[string]*liveSink{}, running: map[string]bool{}, health: newHealthBook(st),
-		wakeMatch: make(chan struct{}, 1), wakeDeliver: make(chan struct{}, 1)}
+		wakeMatch: make(chan struct{}, 1), wakeDeliver: make(chan struct{}, 1), configured: make(chan struct{})}
 }
 
 // SetExports replaces the set of automations. Sinks of removed or changed
-// actions are closed; changes apply from the next event matched.
+// actions are closed; changes apply from the next event matched. The engine
+// matches no event before the first call (pass an empty set when there are
+// no automations).
 func (e *Engine) SetExports(exports []*Export) {
 	index := map[string]map[string][]*Export{}
 	targets := map[string]*Export{}
@@ -193,6 +200,7 @@ func (e *Engine) SetExports(exports []*Export) {
 	for _, s := range stale {
 		_ = s.Close()
 	}
+	e.configure.Do(func() { close(e.configured) })
 	e.Notify()
 }
 
@@ -245,6 +253,11 @@ func (e *Engine) cursor(ctx context.Context) (int64, error) {
 }
 
 func (e *Engine) matchLoop(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-e.configured:
+	}
 	cursor, err := e.cursor(ctx)
 	for err != nil {
 		e.log.Error("read export cursor", "err", err)

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"sluice/internal/export"
+	"sluice/internal/sink"
 	"sluice/internal/sink/logicapp"
 	"sluice/internal/store"
 	"sluice/internal/store/sqlite"
@@ -40,6 +41,7 @@ type receiver struct {
 	t      *testing.T
 	mu     sync.Mutex
 	got    []string // event ids accepted, in arrival order
+	seen   []string // event ids of every request
 	bodies map[string]string
 	hdrs   map[string]http.Header
 	status func(n int, id string) (int, http.Header)
@@ -66,6 +68,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.calls++
 	n := r.calls
 	r.at = append(r.at, time.Now())
+	r.seen = append(r.seen, id)
 	block := r.block
 	r.mu.Unlock()
 	if block != nil {
@@ -130,6 +133,12 @@ func (r *receiver) received() []string {
 	return append([]string(nil), r.got...)
 }
 
+func (r *receiver) requested() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.seen...)
+}
+
 func (r *receiver) callCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -154,16 +163,44 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
+// batchStats wraps the real sink of every action to see the batches the
+// engine hands it.
+type batchStats struct {
+	mu       sync.Mutex
+	calls    int
+	maxBatch int
+}
+
+type statsSink struct {
+	export.Sink
+	stats *batchStats
+}
+
+func (s statsSink) WriteBatch(ctx context.Context, batch []sink.Message) error {
+	s.stats.mu.Lock()
+	s.stats.calls++
+	s.stats.maxBatch = max(s.stats.maxBatch, len(batch))
+	s.stats.mu.Unlock()
+	return s.Sink.WriteBatch(ctx, batch)
+}
+
+func (b *batchStats) get() (calls, maxBatch int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls, b.maxBatch
+}
+
 type harness struct {
-	t    *testing.T
-	dir  string
-	st   store.Store
-	eng  *export.Engine
-	rcv  *receiver
-	pool *x509.CertPool
-	logs *logBuffer
-	opts export.Options
-	stop func()
+	stats *batchStats
+	t     *testing.T
+	dir   string
+	st    store.Store
+	eng   *export.Engine
+	rcv   *receiver
+	pool  *x509.CertPool
+	logs  *logBuffer
+	opts  export.Options
+	stop  func()
 }
 
 func newHarness(t *testing.T, opts export.Options) *harness {
@@ -174,7 +211,7 @@ func newHarness(t *testing.T, opts export.Options) *harness {
 	if opts.Backoff.Initial == 0 {
 		opts.Backoff = export.Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond}
 	}
-	h := &harness{t: t, dir: t.TempDir(), rcv: newReceiver(t), logs: &logBuffer{}, opts: opts}
+	h := &harness{t: t, dir: t.TempDir(), rcv: newReceiver(t), logs: &logBuffer{}, opts: opts, stats: &batchStats{}}
 	// Every httptest TLS server presents the same certificate.
 	h.pool = x509.NewCertPool()
 	h.pool.AddCert(h.rcv.srv.Certificate())
@@ -196,7 +233,11 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	factory := func(a *export.Action) (export.Sink, error) {
-		return logicapp.New(logicapp.Options{URI: a.Config.(string), RootCAs: h.pool, Timeout: 10 * time.Second})
+		s, err := logicapp.New(logicapp.Options{URI: a.Config.(string), RootCAs: h.pool, Timeout: 10 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		return statsSink{Sink: s, stats: h.stats}, nil
 	}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	eng := export.New(st, factory, log, h.opts)
@@ -267,7 +308,12 @@ func appendEvents(st store.Store, prefix, rg, source string, n, pad int) ([]stri
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	waitWithin(t, 30*time.Second, what, cond)
+}
+
+func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
