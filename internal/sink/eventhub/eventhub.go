@@ -167,8 +167,11 @@ func (s *Sink) Connect(ctx context.Context) error {
 	if m := linkLimit.FindStringSubmatch(fmt.Sprint(err)); m != nil {
 		s.linkMax, _ = strconv.ParseUint(m[1], 10, 64)
 	} else if err != nil {
-		_ = cl.Close(context.Background())
-		return s.classify(err)
+		if se := s.classify(err); !se.Retryable {
+			_ = cl.Close(context.Background())
+			return se
+		}
+		// A transient failure: WriteBatch opens the link again.
 	}
 	s.mu.Lock()
 	s.client = cl
