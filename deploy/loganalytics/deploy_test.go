@@ -142,7 +142,7 @@ func generate() ([]byte, error) {
 		Type: dcrType, APIVersion: dcrAPI, Name: "[parameters('dataCollectionRuleName')]", Location: "[parameters('location')]",
 		Kind: "Direct", DependsOn: depends,
 		Properties: map[string]any{
-			"description":       "Sluice continuous export into the Security custom tables.",
+			"description":        "Sluice continuous export into the Security custom tables.",
 			"streamDeclarations": streams,
 			"destinations": map[string]any{"logAnalytics": []any{map[string]any{
 				"workspaceResourceId": "[resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspaceName'))]",
