@@ -53,6 +53,13 @@ type Batch interface {
 	Finish(ctx context.Context) error
 }
 
+// Preparer is a Record that can do part of its work ahead of the
+// transaction (outside the store's single writer, in parallel with other
+// requests), e.g. encode what it will most likely write.
+type Preparer interface {
+	Prepare(now time.Time)
+}
+
 // Parser turns one line into a Record, or an error whose code and message
 // explain the rejection (an *armapi.Error ideally).
 type Parser func(line []byte) (Record, error)
@@ -191,6 +198,9 @@ func (in *Ingestor) Ingest(ctx context.Context, body []byte) (*Result, error) {
 		if err != nil {
 			res.Results = append(res.Results, reject(line, idOf(rec), err))
 			continue
+		}
+		if p, ok := rec.(Preparer); ok {
+			p.Prepare(now)
 		}
 		res.Results = append(res.Results, LineResult{Line: line, Status: StatusAccepted, ID: rec.ID()})
 		todo = append(todo, pending{idx: len(res.Results) - 1, rec: rec})

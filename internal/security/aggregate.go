@@ -48,40 +48,60 @@ const statusNone StatusCode = ""
 // ctlCount counts a control's resources by their state for the control.
 type ctlCount struct{ healthy, unhealthy, na int }
 
-// subAgg is one subscription's counters.
+// assessInfo is what the cache keeps of one stored assessment: enough to
+// complete a rewrite of it and to tell whether the rewrite changes anything,
+// without reading the record.
+type assessInfo struct {
+	code StatusCode
+	// first and change are status.firstEvaluationDate and statusChangeDate
+	// (Unix nanoseconds, 0 when absent).
+	first, change int64
+	// hash is the hash of the stored body.
+	hash uint64
+}
+
+// subAgg is one subscription's counters, and an index of which records
+// exist.
 type subAgg struct {
-	// res holds each resource's assessment codes by recommendation index.
-	res map[string]map[int]StatusCode
+	// res holds each resource's assessments by recommendation index
+	// (catalog recommendations first, then custom keys).
+	res map[string]map[int]assessInfo
 	// ctl counts resources per control.
 	ctl []ctlCount
 	// counted is, per resource, the number of controls where it is healthy
 	// or unhealthy; countedN the number of resources with counted > 0.
 	counted  map[string]int
 	countedN int
-	// keys counts resources per recommendation: passed (Healthy), failed
-	// (Unhealthy), skipped (NotApplicable).
+	// keys counts resources per catalog recommendation: passed (Healthy),
+	// failed (Unhealthy), skipped (NotApplicable).
 	keys [][3]int
+	// alerts and findings hold the hashes of the keys of the stored alerts
+	// and sub-assessments (a miss proves absence; a hit is checked in the
+	// store).
+	alerts, findings map[uint64]struct{}
 }
 
 func newSubAgg(ix *aggIndex) *subAgg {
 	return &subAgg{
-		res:     map[string]map[int]StatusCode{},
-		ctl:     make([]ctlCount, len(ix.inControl)),
-		counted: map[string]int{},
-		keys:    make([][3]int, len(ix.keyControls)),
+		res:      map[string]map[int]assessInfo{},
+		ctl:      make([]ctlCount, len(ix.inControl)),
+		counted:  map[string]int{},
+		keys:     make([][3]int, len(ix.keyControls)),
+		alerts:   map[uint64]struct{}{},
+		findings: map[uint64]struct{}{},
 	}
 }
 
 // stateFor is a resource's state for control c: Unhealthy when any of the
 // control's recommendations on it is, else Healthy when any is, else
 // NotApplicable when any is, else none.
-func (a *subAgg) stateFor(ix *aggIndex, codes map[int]StatusCode, c int) StatusCode {
+func (a *subAgg) stateFor(ix *aggIndex, codes map[int]assessInfo, c int) StatusCode {
 	h, na := false, false
-	for k, code := range codes {
+	for k, info := range codes {
 		if !ix.inControl[c][k] {
 			continue
 		}
-		switch code {
+		switch info.code {
 		case StatusUnhealthy:
 			return StatusUnhealthy
 		case StatusHealthy:
@@ -124,30 +144,42 @@ func keySlot(code StatusCode) int {
 
 func counts(code StatusCode) bool { return code == StatusHealthy || code == StatusUnhealthy }
 
-// set records that recommendation k on resource (lower-case id) now has
-// code (statusNone when the assessment was removed).
-func (a *subAgg) set(ix *aggIndex, resource string, k int, code StatusCode) {
+// set records that recommendation k on resource (lower-case id) is now
+// stored as info, or removed (nil).
+func (a *subAgg) set(ix *aggIndex, resource string, k int, info *assessInfo) {
 	codes := a.res[resource]
-	old := codes[k]
-	if old == code {
-		return
+	old, had := codes[k]
+	oldCode, code := statusNone, statusNone
+	if had {
+		oldCode = old.code
 	}
-	ctls := ix.keyControls[k]
-	before := make([]StatusCode, len(ctls))
-	for i, c := range ctls {
-		before[i] = a.stateFor(ix, codes, c)
+	if info != nil {
+		code = info.code
 	}
-	if code == statusNone {
+	tracked := k < len(ix.keyControls) && oldCode != code
+	var ctls []int
+	var before []StatusCode
+	if tracked {
+		ctls = ix.keyControls[k]
+		before = make([]StatusCode, len(ctls))
+		for i, c := range ctls {
+			before[i] = a.stateFor(ix, codes, c)
+		}
+	}
+	if info == nil {
 		delete(codes, k)
 		if len(codes) == 0 {
 			delete(a.res, resource)
 		}
 	} else {
 		if codes == nil {
-			codes = map[int]StatusCode{}
+			codes = map[int]assessInfo{}
 			a.res[resource] = codes
 		}
-		codes[k] = code
+		codes[k] = *info
+	}
+	if !tracked {
+		return
 	}
 	delta := 0
 	for i, c := range ctls {
@@ -179,12 +211,21 @@ func (a *subAgg) set(ix *aggIndex, resource string, k int, code StatusCode) {
 			a.countedN--
 		}
 	}
-	if s := keySlot(old); s >= 0 {
+	if s := keySlot(oldCode); s >= 0 {
 		a.keys[k][s]--
 	}
 	if s := keySlot(code); s >= 0 {
 		a.keys[k][s]++
 	}
+}
+
+// setCode is set with a bare status code (statusNone removes).
+func (a *subAgg) setCode(ix *aggIndex, resource string, k int, code StatusCode) {
+	if code == statusNone {
+		a.set(ix, resource, k, nil)
+		return
+	}
+	a.set(ix, resource, k, &assessInfo{code: code})
 }
 
 // score computes the secure score from the counters, with the arithmetic

@@ -37,7 +37,7 @@ func TestAggregate_matches_full_computation(t *testing.T) {
 		res := resources[r.IntN(len(resources))]
 		k := keys[r.IntN(len(keys))]
 		code := codes[r.IntN(len(codes))]
-		agg.set(ix, res, k, code)
+		agg.setCode(ix, res, k, code)
 		sk := [2]string{res, cat.Recommendations[k].Name}
 		if code == statusNone {
 			delete(states, sk)
@@ -72,12 +72,12 @@ func TestAggregate_removal_restores_empty_state(t *testing.T) {
 	ix := newAggIndex(cat)
 	agg := newSubAgg(ix)
 	k := ix.key[strings.ToLower(cat.Controls[0].Assessments[0])]
-	agg.set(ix, "r1", k, StatusUnhealthy)
-	agg.set(ix, "r1", k, StatusHealthy)
+	agg.setCode(ix, "r1", k, StatusUnhealthy)
+	agg.setCode(ix, "r1", k, StatusHealthy)
 	if got := agg.score(ix); got.Score.Current != float64(cat.Controls[0].MaxScore) || got.Weight != 1 {
 		t.Fatalf("one healthy resource: score %+v weight %d", got.Score, got.Weight)
 	}
-	agg.set(ix, "r1", k, statusNone)
+	agg.setCode(ix, "r1", k, statusNone)
 	empty := newSubAgg(ix)
 	if diff := cmp.Diff(empty.score(ix), agg.score(ix)); diff != "" {
 		t.Errorf("after removal (-empty +got):\n%s", diff)

@@ -1,7 +1,6 @@
 package security
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -131,19 +130,6 @@ func scopeID(r *http.Request, param string) (*armid.ID, error) {
 		return nil, armapi.BadRequest("UnsupportedScope", "The scope '%s' is not within a subscription; use a subscription, resource group or resource scope.", raw)
 	}
 	return id, nil
-}
-
-// rawItem returns a stored body for a response, removing write-only
-// secrets when the body may hold some.
-func rawItem[T any](rec *store.Record, strip func(*T) any) (json.RawMessage, error) {
-	if !bytes.Contains(rec.Body, []byte(`"secret"`)) {
-		return rec.Body, nil
-	}
-	v, err := decodeRecord[T](rec)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(strip(v))
 }
 
 func writeRecords(w http.ResponseWriter, r *http.Request, recs []*store.Record, last string, item func(*store.Record) (json.RawMessage, error)) error {
@@ -297,8 +283,12 @@ func (h *Handlers) deleteMetadata(w http.ResponseWriter, r *http.Request) error 
 
 // ---- assessments ----
 
-func assessmentItem(rec *store.Record) (json.RawMessage, error) {
-	return rawItem(rec, func(a *Assessment) any { return a.WithoutSecrets() })
+func (h *Handlers) assessmentItem(rec *store.Record) (json.RawMessage, error) {
+	a, err := h.Svc.decodeAssessment(rec)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(a.WithoutSecrets())
 }
 
 func (h *Handlers) listAssessments(w http.ResponseWriter, r *http.Request) error {
@@ -314,7 +304,7 @@ func (h *Handlers) listAssessments(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return writeRecords(w, r, recs, last, assessmentItem)
+	return writeRecords(w, r, recs, last, h.assessmentItem)
 }
 
 func (h *Handlers) getAssessment(w http.ResponseWriter, r *http.Request) error {

@@ -44,6 +44,15 @@ type line struct {
 	perm  string
 	scope string
 	apply func(ctx context.Context, w *Writer) error
+	// prepare, when set, works out the write ahead of the transaction.
+	prepare func(now time.Time)
+}
+
+// Prepare implements ingest.Preparer.
+func (l *line) Prepare(now time.Time) {
+	if l.prepare != nil {
+		l.prepare(now)
+	}
 }
 
 func (l *line) ID() string                      { return l.id }
@@ -62,7 +71,7 @@ func writeScope(id *armid.ID) string {
 // lower-case record type ("delete:<type>" for deletions).
 func (s *Service) IngestParsers() map[string]ingest.Parser {
 	return map[string]ingest.Parser{
-		IngestTypeAssessment:                parseAssessmentLine,
+		IngestTypeAssessment:                s.parseAssessmentLine,
 		"delete:" + IngestTypeAssessment:    parseAssessmentDelete,
 		IngestTypeSubAssessment:             parseSubAssessmentLine,
 		"delete:" + IngestTypeSubAssessment: parseSubAssessmentDelete,
@@ -116,7 +125,7 @@ func splitAssessment(id string) (*armid.ID, string, error) {
 	return rid, key, nil
 }
 
-func parseAssessmentLine(raw []byte) (ingest.Record, error) {
+func (s *Service) parseAssessmentLine(raw []byte) (ingest.Record, error) {
 	a, err := ParseAssessment(raw)
 	if err != nil {
 		return nil, apiError(err)
@@ -130,10 +139,15 @@ func parseAssessmentLine(raw []byte) (ingest.Record, error) {
 	}
 	id := a.ID
 	a.ID, a.Name, a.Type = "", "", ""
-	return &line{id: id, perm: PermAssessmentWrite, scope: writeScope(rid), apply: func(ctx context.Context, w *Writer) error {
-		_, _, err := w.PutAssessment(ctx, rid.String(), key, a)
-		return err
-	}}, nil
+	var spec *assessSpec
+	return &line{id: id, perm: PermAssessmentWrite, scope: writeScope(rid),
+		prepare: func(now time.Time) { spec = s.speculate(rid, key, a, now) },
+		apply: func(ctx context.Context, w *Writer) error {
+			return w.apply(ctx, func() error {
+				_, err := w.putAssessment(ctx, rid.String(), key, a, spec)
+				return err
+			})
+		}}, nil
 }
 
 func parseAssessmentDelete(raw []byte) (ingest.Record, error) {

@@ -290,3 +290,33 @@ func TestIngest_request_limits(t *testing.T) {
 		}
 	})
 }
+
+// TestIngest_repeated_records_in_one_batch: lines prepared ahead of the
+// transaction from the cache must not be applied when an earlier line of
+// the same batch changed the same assessment.
+func TestIngest_repeated_records_in_one_batch(t *testing.T) {
+	e := newEnv(t)
+	id := security.AssessmentID(e.vm(1), systemUpdates)
+	e.mustIngest(assessmentLine(id, "Healthy"))
+	before := len(e.events())
+	e.mustIngest(assessmentLine(id, "Healthy"), assessmentLine(id, "Unhealthy"), assessmentLine(id, "Unhealthy"), assessmentLine(id, "Healthy"))
+	var codes []string
+	for _, ev := range e.events()[before:] {
+		if ev.Source == security.SourceAssessments {
+			var b struct {
+				Properties struct {
+					Status struct{ Code string }
+				}
+			}
+			_ = json.Unmarshal(ev.Body, &b)
+			codes = append(codes, b.Properties.Status.Code)
+		}
+	}
+	if strings.Join(codes, ",") != "Unhealthy,Healthy" {
+		t.Errorf("exported codes = %v, want Unhealthy,Healthy", codes)
+	}
+	a, err := e.Server.Security.GetAssessment(e.ctx, id)
+	if err != nil || a.Properties.Status.Code != security.StatusHealthy {
+		t.Errorf("stored: %v %+v", err, a)
+	}
+}

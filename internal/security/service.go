@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -75,8 +76,15 @@ type Service struct {
 
 	mu   sync.Mutex
 	aggs map[string]*cachedAgg
-	rev  atomic.Int64
-	now  func() time.Time
+	// custom numbers assessment keys outside the catalog (after the
+	// catalog's recommendations), for the cache.
+	custom map[string]int
+	// tenants remembers the tenant of subscriptions writers saw (for
+	// speculation; writers check it).
+	tenants map[string]string
+	seed    maphash.Seed
+	rev     atomic.Int64
+	now     func() time.Time
 }
 
 type cachedAgg struct {
@@ -93,7 +101,7 @@ func NewService(st store.Store, cat *catalog.Catalog, est Estate, log *slog.Logg
 	}
 	s := &Service{Store: st, Catalog: cat, Estate: est, Log: log, DefaultAlertLocation: "centralus",
 		ix: newAggIndex(cat), builtins: map[string]*AssessmentMetadataProperties{}, aggs: map[string]*cachedAgg{},
-		now: func() time.Time { return time.Now().UTC() }}
+		custom: map[string]int{}, tenants: map[string]string{}, seed: maphash.MakeSeed(), now: func() time.Time { return time.Now().UTC() }}
 	for _, r := range cat.Recommendations {
 		s.builtins[strings.ToLower(r.Name)] = MetadataPropertiesFromCatalog(r)
 	}
@@ -121,7 +129,10 @@ func (s *Service) Update(ctx context.Context, fn func(w *Writer) error) error {
 
 // subState is the stored derived state of a subscription (KindState).
 type subState struct {
-	Rev      int64                `json:"rev"`
+	Rev int64 `json:"rev"`
+	// Computed is false while no assessment change has been scored yet
+	// (the next computation is the baseline).
+	Computed bool                 `json:"computed"`
 	Score    ScoreDetails         `json:"score"`
 	Weight   int64                `json:"weight"`
 	Controls []storedControl      `json:"controls"`
@@ -138,7 +149,7 @@ type storedControl struct {
 }
 
 func stateOf(rev int64, score ScoreResult, keys map[string]KeyCounts) *subState {
-	st := &subState{Rev: rev, Score: score.Score, Weight: score.Weight, Keys: keys}
+	st := &subState{Rev: rev, Computed: true, Score: score.Score, Weight: score.Weight, Keys: keys}
 	for _, c := range score.Controls {
 		st.Controls = append(st.Controls, storedControl{Name: c.Control.Name, Healthy: c.Healthy, Unhealthy: c.Unhealthy,
 			NotApplicable: c.NotApplicable, Score: c.Score, Weight: c.Weight})
@@ -185,39 +196,111 @@ func readState(ctx context.Context, r store.Reader, sub string) (*subState, erro
 	return st, nil
 }
 
-// loadAgg rebuilds a subscription's counters from its stored assessments.
+// keyIndex returns the cache index of an assessment key: its position in
+// the catalog, or a number after the catalog's for a custom key.
+func (s *Service) keyIndex(key string) int {
+	key = strings.ToLower(key)
+	if k, ok := s.ix.key[key]; ok {
+		return k
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.custom[key]
+	if !ok {
+		k = len(s.ix.keyControls) + len(s.custom)
+		s.custom[key] = k
+	}
+	return k
+}
+
+// canonicalKey spells an assessment key the way it is stored: a built-in
+// key as the catalog does, a GUID in lower case, anything else as given.
+func (s *Service) canonicalKey(key string) string {
+	if k, ok := s.ix.key[strings.ToLower(key)]; ok {
+		return s.Catalog.Recommendations[k].Name
+	}
+	if armid.IsGUID(key) {
+		return strings.ToLower(key)
+	}
+	return key
+}
+
+func (s *Service) hash(b []byte) uint64 { return maphash.Bytes(s.seed, b) }
+
+func (s *Service) hashKey(key string) uint64 { return maphash.String(s.seed, key) }
+
+func unixNano(t *Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) *Time {
+	if n == 0 {
+		return nil
+	}
+	return &Time{time.Unix(0, n).UTC()}
+}
+
+// loadAgg rebuilds a subscription's cache from the store: the counters and
+// per-assessment facts from its assessments, and the keys of its alerts and
+// sub-assessments.
 func (s *Service) loadAgg(ctx context.Context, r store.Reader, sub string) (*subAgg, error) {
 	agg := newSubAgg(s.ix)
 	prefix := "/subscriptions/" + strings.ToLower(sub) + "/"
+	err := eachIn(ctx, r, KindAssessment, prefix, func(rec *store.Record) error {
+		resource, key, ok := splitAssessmentKey(rec.Key)
+		if !ok {
+			return nil
+		}
+		var v struct {
+			Properties struct {
+				Status struct {
+					Code                StatusCode `json:"code"`
+					FirstEvaluationDate *Time      `json:"firstEvaluationDate"`
+					StatusChangeDate    *Time      `json:"statusChangeDate"`
+				} `json:"status"`
+			} `json:"properties"`
+		}
+		if err := json.Unmarshal(rec.Body, &v); err != nil {
+			return fmt.Errorf("decode assessment %s: %w", rec.Key, err)
+		}
+		st := v.Properties.Status
+		agg.set(s.ix, resource, s.keyIndex(key), &assessInfo{code: st.Code, first: unixNano(st.FirstEvaluationDate),
+			change: unixNano(st.StatusChangeDate), hash: s.hash(rec.Body)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for kind, set := range map[string]map[uint64]struct{}{KindAlert: agg.alerts, KindSubAssessment: agg.findings} {
+		err := eachIn(ctx, r, kind, prefix, func(rec *store.Record) error {
+			set[s.hashKey(rec.Key)] = struct{}{}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return agg, nil
+}
+
+// eachIn calls fn for every record of kind under prefix, a page at a time.
+func eachIn(ctx context.Context, r store.Reader, kind, prefix string, fn func(*store.Record) error) error {
 	after := ""
 	for {
-		recs, err := r.List(ctx, store.ListOptions{Kind: KindAssessment, Prefix: prefix, After: after, Limit: 1000})
+		recs, err := r.List(ctx, store.ListOptions{Kind: kind, Prefix: prefix, After: after, Limit: 1000})
 		if err != nil {
-			return nil, fmt.Errorf("load assessments of %s: %w", sub, err)
+			return fmt.Errorf("load %s records under %s: %w", kind, prefix, err)
 		}
 		for _, rec := range recs {
-			resource, key, ok := splitAssessmentKey(rec.Key)
-			if !ok {
-				continue
+			if err := fn(rec); err != nil {
+				return err
 			}
-			k, ok := s.ix.key[key]
-			if !ok {
-				continue
-			}
-			var v struct {
-				Properties struct {
-					Status struct {
-						Code StatusCode `json:"code"`
-					} `json:"status"`
-				} `json:"properties"`
-			}
-			if err := json.Unmarshal(rec.Body, &v); err != nil {
-				return nil, fmt.Errorf("decode assessment %s: %w", rec.Key, err)
-			}
-			agg.set(s.ix, resource, k, v.Properties.Status.Code)
 		}
 		if len(recs) < 1000 {
-			return agg, nil
+			return nil
 		}
 		after = recs[len(recs)-1].Key
 	}
@@ -256,14 +339,55 @@ func getRecord[T any](ctx context.Context, r store.Reader, kind, key string) (*T
 // GetAssessment reads an assessment by its ID; 404 AssessmentNotFound when
 // absent. Partner secrets are removed.
 func (s *Service) GetAssessment(ctx context.Context, id string) (*Assessment, error) {
-	a, err := getRecord[Assessment](ctx, s.Store, KindAssessment, armid.Key(id))
+	rec, err := s.Store.Get(ctx, KindAssessment, armid.Key(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, armapi.NotFound("AssessmentNotFound", "The assessment '%s' was not found.", id)
 	}
 	if err != nil {
 		return nil, err
 	}
+	a, err := s.decodeAssessment(rec)
+	if err != nil {
+		return nil, err
+	}
 	return a.WithoutSecrets(), nil
+}
+
+// encodeAssessment encodes an assessment for the store, leaving out the
+// metadata of a built-in recommendation (decodeAssessment restores it).
+func (s *Service) encodeAssessment(a *Assessment, meta *AssessmentMetadataProperties) ([]byte, error) {
+	v := a
+	if m, ok := s.builtins[strings.ToLower(a.Name)]; ok && m == meta {
+		c := *a
+		c.Properties.Metadata = nil
+		c.Properties.DisplayName = ""
+		v = &c
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode assessment: %w", err)
+	}
+	return b, nil
+}
+
+// decodeAssessment decodes a stored assessment. Assessments of built-in
+// recommendations are stored without their metadata, which comes back from
+// the catalog here.
+func (s *Service) decodeAssessment(rec *store.Record) (*Assessment, error) {
+	a, err := decodeRecord[Assessment](rec)
+	if err != nil {
+		return nil, err
+	}
+	if a.Properties.Metadata == nil {
+		if m, ok := s.builtins[strings.ToLower(a.Name)]; ok {
+			c := *m
+			a.Properties.Metadata = &c
+			if a.Properties.DisplayName == "" {
+				a.Properties.DisplayName = m.DisplayName
+			}
+		}
+	}
+	return a, nil
 }
 
 // GetSubAssessment reads a sub-assessment by its ID.

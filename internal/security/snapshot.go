@@ -38,7 +38,7 @@ func (s *Service) Snapshot(ctx context.Context, subscription, source string, emi
 	switch src {
 	case strings.ToLower(SourceAssessments):
 		return s.eachRecord(ctx, KindAssessment, sub, func(rec *store.Record) error {
-			a, err := decodeRecord[Assessment](rec)
+			a, err := s.decodeAssessment(rec)
 			if err != nil {
 				return err
 			}

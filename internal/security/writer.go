@@ -30,23 +30,27 @@ type Writer struct {
 
 	tenants map[string]string // subscription -> tenant ("" = not registered)
 	rgLoc   map[string]string // resource group id key -> location
+	meta    map[string]*AssessmentMetadataProperties
 	touched map[string]*cachedAgg
-	changed map[string]bool
-	pending []aggChange
+	// changed marks subscriptions whose cache changed; scored those whose
+	// assessment codes changed (their score and compliance are recomputed).
+	changed, scored map[string]bool
+	pending         []pendingOp
 	// Events counts the events appended.
 	Events int
 }
 
-type aggChange struct {
-	sub, resource string
-	key           int
-	code          StatusCode
+// pendingOp is a cache change that applies once its write succeeded.
+type pendingOp struct {
+	sub    string
+	scored bool
+	fn     func(a *subAgg)
 }
 
 // NewWriter returns a Writer over tx; now stamps the writes.
 func (s *Service) NewWriter(tx store.Tx, now time.Time) *Writer {
 	return &Writer{s: s, tx: tx, now: now.UTC(), tenants: map[string]string{}, rgLoc: map[string]string{},
-		touched: map[string]*cachedAgg{}, changed: map[string]bool{}}
+		meta: map[string]*AssessmentMetadataProperties{}, touched: map[string]*cachedAgg{}, changed: map[string]bool{}, scored: map[string]bool{}}
 }
 
 // apply runs fn under a savepoint; the counter changes fn queued are applied
@@ -67,9 +71,12 @@ func (w *Writer) apply(ctx context.Context, fn func() error) error {
 	}
 	if len(w.pending) > 0 {
 		w.s.mu.Lock()
-		for _, c := range w.pending {
-			w.touched[c.sub].agg.set(w.s.ix, c.resource, c.key, c.code)
-			w.changed[c.sub] = true
+		for _, op := range w.pending {
+			op.fn(w.touched[op.sub].agg)
+			w.changed[op.sub] = true
+			if op.scored {
+				w.scored[op.sub] = true
+			}
 		}
 		w.s.mu.Unlock()
 		w.pending = w.pending[:0]
@@ -97,6 +104,9 @@ func (w *Writer) tenant(ctx context.Context, sub string) (string, error) {
 		return "", err
 	}
 	w.tenants[sub] = s.TenantID
+	w.s.mu.Lock()
+	w.s.tenants[sub] = s.TenantID
+	w.s.mu.Unlock()
 	return s.TenantID, nil
 }
 
@@ -106,13 +116,13 @@ func notRegistered(sub string) error {
 
 // touch validates (or rebuilds) the counters of a subscription before its
 // first change in this writer.
-func (w *Writer) touch(ctx context.Context, sub string) error {
-	if _, ok := w.touched[sub]; ok {
-		return nil
+func (w *Writer) touch(ctx context.Context, sub string) (*cachedAgg, error) {
+	if e, ok := w.touched[sub]; ok {
+		return e, nil
 	}
 	st, err := readState(ctx, w.tx, sub)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var rev int64
 	if st != nil {
@@ -128,7 +138,7 @@ func (w *Writer) touch(ctx context.Context, sub string) error {
 	if !ok {
 		agg, err := w.s.loadAgg(ctx, w.tx, sub)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		e = &cachedAgg{agg: agg, rev: rev, last: st}
 		w.s.mu.Lock()
@@ -136,7 +146,19 @@ func (w *Writer) touch(ctx context.Context, sub string) error {
 		w.s.mu.Unlock()
 	}
 	w.touched[sub] = e
-	return nil
+	return e, nil
+}
+
+// lookup reads the cache of a touched subscription.
+func (w *Writer) lookup(e *cachedAgg, fn func(a *subAgg)) {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	fn(e.agg)
+}
+
+// later queues a cache change for when the current write succeeds.
+func (w *Writer) later(sub string, scored bool, fn func(a *subAgg)) {
+	w.pending = append(w.pending, pendingOp{sub: sub, scored: scored, fn: fn})
 }
 
 func (w *Writer) emit(ctx context.Context, ev *store.Event) error {
@@ -209,16 +231,24 @@ func (w *Writer) metadataFor(ctx context.Context, sub, key string, inline *Asses
 	if m, ok := w.s.builtins[strings.ToLower(key)]; ok {
 		return m, nil
 	}
-	rec, err := w.get(ctx, KindMetadata, MetadataID(sub, key))
-	if err != nil {
-		return nil, err
-	}
-	if rec != nil {
-		m, err := decodeRecord[AssessmentMetadata](rec)
+	id := armid.Key(MetadataID(sub, key))
+	m, ok := w.meta[id]
+	if !ok {
+		rec, err := w.get(ctx, KindMetadata, id)
 		if err != nil {
 			return nil, err
 		}
-		return &m.Properties, nil
+		if rec != nil {
+			v, err := decodeRecord[AssessmentMetadata](rec)
+			if err != nil {
+				return nil, err
+			}
+			m = &v.Properties
+		}
+		w.meta[id] = m
+	}
+	if m != nil {
+		return m, nil
 	}
 	if inline != nil {
 		return inline, nil
@@ -236,13 +266,75 @@ func (w *Writer) PutAssessment(ctx context.Context, resource, key string, a *Ass
 	created := false
 	err := w.apply(ctx, func() error {
 		var err error
-		created, err = w.putAssessment(ctx, resource, key, a)
+		created, err = w.putAssessment(ctx, resource, key, a, nil)
 		return err
 	})
 	return a, created, err
 }
 
-func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Assessment) (bool, error) {
+// assessSpec is an assessment write worked out ahead of its transaction
+// from the cache as it then was (see Service.speculate); the transaction
+// uses it when the cache still says the same.
+type assessSpec struct {
+	now    time.Time
+	tenant string
+	exists bool
+	info   assessInfo
+	next   assessInfo
+	body   []byte
+	event  []byte
+	action Action
+}
+
+// speculate completes and encodes an assessment write of a built-in
+// recommendation outside the store's writer, against the cached state of
+// its subscription. It returns nil when the subscription is not cached.
+func (s *Service) speculate(rid *armid.ID, key string, a *Assessment, now time.Time) *assessSpec {
+	key = s.canonicalKey(key)
+	meta, ok := s.builtins[strings.ToLower(key)]
+	if !ok {
+		return nil
+	}
+	resourceID := rid.String()
+	resKey, k := armid.Key(resourceID), s.ix.key[strings.ToLower(key)]
+	sp := &assessSpec{now: now.UTC()}
+	s.mu.Lock()
+	tenant, known := s.tenants[rid.Subscription]
+	e := s.aggs[rid.Subscription]
+	if e != nil {
+		sp.info, sp.exists = e.agg.res[resKey][k]
+	}
+	s.mu.Unlock()
+	if !known || e == nil {
+		return nil
+	}
+	sp.tenant = tenant
+	var prev *Assessment
+	if sp.exists {
+		prev = &Assessment{Properties: AssessmentProperties{Status: AssessmentStatus{Code: sp.info.code,
+			FirstEvaluationDate: fromUnixNano(sp.info.first), StatusChangeDate: fromUnixNano(sp.info.change)}}}
+	}
+	CompleteAssessment(a, resourceID, key, prev, meta, sp.now)
+	body, err := s.encodeAssessment(a, meta)
+	if err != nil {
+		return nil
+	}
+	sp.body = body
+	st := a.Properties.Status
+	sp.next = assessInfo{code: st.Code, first: unixNano(st.FirstEvaluationDate), change: unixNano(st.StatusChangeDate), hash: s.hash(body)}
+	if sp.exists && sp.next.hash == sp.info.hash {
+		return sp
+	}
+	if action, changed := AssessmentChange(prev, a); changed {
+		sp.action = action
+		if sp.event, err = AssessmentEvent(a.WithoutSecrets(), tenant, action, false); err != nil {
+			return nil
+		}
+	}
+	return sp
+}
+
+func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Assessment, spec *assessSpec) (bool, error) {
 	rid, err := resourceID(resource, "assessed resource")
 	if err != nil {
 		return false, err
@@ -250,6 +342,7 @@ func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Ass
 	if err := checkName(key, "assessment"); err != nil {
 		return false, err
 	}
+	key = w.s.canonicalKey(key)
 	sub := rid.Subscription
 	tenant, err := w.tenant(ctx, sub)
 	if err != nil {
@@ -259,48 +352,64 @@ func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Ass
 	if err != nil {
 		return false, err
 	}
-	resourceID := rid.String()
-	id := AssessmentID(resourceID, key)
-	prevRec, err := w.get(ctx, KindAssessment, id)
+	e, err := w.touch(ctx, sub)
 	if err != nil {
 		return false, err
+	}
+	resourceID := rid.String()
+	resKey := armid.Key(resourceID)
+	k := w.s.keyIndex(key)
+	var info assessInfo
+	var exists bool
+	w.lookup(e, func(agg *subAgg) { info, exists = agg.res[resKey][k] })
+	if spec != nil && spec.now.Equal(w.now) && spec.tenant == tenant && spec.exists == exists && spec.info == info &&
+		meta == w.s.builtins[strings.ToLower(key)] {
+		if exists && spec.next.hash == info.hash {
+			return false, nil
+		}
+		return w.writeAssessment(ctx, a, rid, sub, tenant, resKey, k, exists, spec.body, spec.next, spec.event, spec.action)
 	}
 	var prev *Assessment
-	if prevRec != nil {
-		if prev, err = decodeRecord[Assessment](prevRec); err != nil {
-			return false, err
-		}
-		// Keep the spelling the assessment was created with.
-		if r, k, err := ParseAssessmentID(prev.ID); err == nil {
-			resourceID, key = r, k
-		}
-	}
-	k, tracked := w.s.ix.key[strings.ToLower(key)]
-	if tracked {
-		if err := w.touch(ctx, sub); err != nil {
-			return false, err
-		}
+	if exists {
+		prev = &Assessment{Properties: AssessmentProperties{Status: AssessmentStatus{Code: info.code,
+			FirstEvaluationDate: fromUnixNano(info.first), StatusChangeDate: fromUnixNano(info.change)}}}
 	}
 	CompleteAssessment(a, resourceID, key, prev, meta, w.now)
-	if _, _, err := w.put(ctx, KindAssessment, a.ID, sub, prevRec, a); err != nil {
-		return false, err
-	}
-	action, ok := AssessmentChange(prev, a)
-	if !ok {
-		return prev == nil, nil
-	}
-	body, err := AssessmentEvent(a.WithoutSecrets(), tenant, action, false)
+	body, err := w.s.encodeAssessment(a, meta)
 	if err != nil {
 		return false, err
 	}
-	if err := w.emit(ctx, &store.Event{Source: SourceAssessments, Tenant: tenant, Subscription: sub,
-		ResourceGroup: rid.ResourceGroup, ResourceID: resourceID, Body: body}); err != nil {
+	st := a.Properties.Status
+	next := assessInfo{code: st.Code, first: unixNano(st.FirstEvaluationDate), change: unixNano(st.StatusChangeDate), hash: w.s.hash(body)}
+	if exists && next.hash == info.hash {
+		return false, nil
+	}
+	var evBody []byte
+	action, changed := AssessmentChange(prev, a)
+	if changed {
+		if evBody, err = AssessmentEvent(a.WithoutSecrets(), tenant, action, false); err != nil {
+			return false, err
+		}
+	}
+	return w.writeAssessment(ctx, a, rid, sub, tenant, resKey, k, exists, body, next, evBody, action)
+}
+
+// writeAssessment stores an encoded assessment (unless it is unchanged) and
+// appends its event (when evBody is set).
+func (w *Writer) writeAssessment(ctx context.Context, a *Assessment, rid *armid.ID, sub, tenant, resKey string, k int,
+	exists bool, body []byte, next assessInfo, evBody []byte, action Action) (bool, error) {
+	if err := w.tx.Put(ctx, &store.Record{Kind: KindAssessment, Key: armid.Key(a.ID), ID: a.ID, Parent: sub, Body: body}); err != nil {
 		return false, err
 	}
-	if tracked {
-		w.pending = append(w.pending, aggChange{sub: sub, resource: armid.Key(resourceID), key: k, code: a.Properties.Status.Code})
+	w.later(sub, evBody != nil, func(agg *subAgg) { agg.set(w.s.ix, resKey, k, &next) })
+	if evBody == nil {
+		return false, nil
 	}
-	return prev == nil, nil
+	if err := w.emit(ctx, &store.Event{Source: SourceAssessments, Tenant: tenant, Subscription: sub,
+		ResourceGroup: rid.ResourceGroup, ResourceID: rid.String(), Body: evBody}); err != nil {
+		return false, err
+	}
+	return !exists, nil
 }
 
 // DeleteAssessment removes an assessment and its sub-assessments,
@@ -326,20 +435,24 @@ func (w *Writer) deleteAssessment(ctx context.Context, resource, key string) (bo
 	if err != nil {
 		return false, err
 	}
-	id := AssessmentID(rid.String(), key)
-	prevRec, err := w.get(ctx, KindAssessment, id)
-	if err != nil || prevRec == nil {
-		return false, err
-	}
-	prev, err := decodeRecord[Assessment](prevRec)
+	e, err := w.touch(ctx, sub)
 	if err != nil {
 		return false, err
 	}
-	k, tracked := w.s.ix.key[strings.ToLower(key)]
-	if tracked {
-		if err := w.touch(ctx, sub); err != nil {
-			return false, err
-		}
+	resKey := armid.Key(rid.String())
+	k := w.s.keyIndex(key)
+	var exists bool
+	w.lookup(e, func(agg *subAgg) { _, exists = agg.res[resKey][k] })
+	if !exists {
+		return false, nil
+	}
+	prevRec, err := w.get(ctx, KindAssessment, AssessmentID(rid.String(), key))
+	if err != nil || prevRec == nil {
+		return false, err
+	}
+	prev, err := w.s.decodeAssessment(prevRec)
+	if err != nil {
+		return false, err
 	}
 	// Findings go with their assessment.
 	subs, err := w.tx.List(ctx, store.ListOptions{Kind: KindSubAssessment, Prefix: prevRec.Key + "/subassessments/"})
@@ -354,6 +467,7 @@ func (w *Writer) deleteAssessment(ctx context.Context, resource, key string) (bo
 	if _, err := w.tx.Delete(ctx, KindAssessment, prevRec.Key); err != nil {
 		return false, err
 	}
+	w.later(sub, true, func(agg *subAgg) { agg.set(w.s.ix, resKey, k, nil) })
 	body, err := AssessmentEvent(prev.WithoutSecrets(), tenant, ActionDelete, false)
 	if err != nil {
 		return false, err
@@ -365,9 +479,6 @@ func (w *Writer) deleteAssessment(ctx context.Context, resource, key string) (bo
 	if err := w.emit(ctx, &store.Event{Source: SourceAssessments, Tenant: tenant, Subscription: sub,
 		ResourceGroup: rid.ResourceGroup, ResourceID: resourceID, Body: body}); err != nil {
 		return false, err
-	}
-	if tracked {
-		w.pending = append(w.pending, aggChange{sub: sub, resource: armid.Key(rid.String()), key: k, code: statusNone})
 	}
 	return true, nil
 }
@@ -385,61 +496,70 @@ func (w *Writer) PutSubAssessment(ctx context.Context, assessmentID, name string
 	return s, created, err
 }
 
-func (w *Writer) parentAssessment(ctx context.Context, assessmentID string) (*store.Record, *armid.ID, string, error) {
-	resource, _, err := ParseAssessmentID(assessmentID)
+// parentAssessment checks that an assessment exists; it returns its
+// canonical ID, the assessed resource and the tenant.
+func (w *Writer) parentAssessment(ctx context.Context, assessmentID string) (string, *armid.ID, string, *cachedAgg, error) {
+	resource, key, err := ParseAssessmentID(assessmentID)
 	if err != nil {
-		return nil, nil, "", apiError(err)
+		return "", nil, "", nil, apiError(err)
 	}
 	rid, err := resourceID(resource, "assessed resource")
 	if err != nil {
-		return nil, nil, "", err
+		return "", nil, "", nil, err
 	}
 	tenant, err := w.tenant(ctx, rid.Subscription)
 	if err != nil {
-		return nil, nil, "", err
+		return "", nil, "", nil, err
 	}
-	rec, err := w.get(ctx, KindAssessment, assessmentID)
+	e, err := w.touch(ctx, rid.Subscription)
 	if err != nil {
-		return nil, nil, "", err
+		return "", nil, "", nil, err
 	}
-	if rec == nil {
-		return nil, nil, "", armapi.NotFound("ParentResourceNotFound",
+	resKey, k := armid.Key(rid.String()), w.s.keyIndex(key)
+	var exists bool
+	w.lookup(e, func(agg *subAgg) { _, exists = agg.res[resKey][k] })
+	if !exists {
+		return "", nil, "", nil, armapi.NotFound("ParentResourceNotFound",
 			"The assessment '%s' does not exist; write the assessment before its sub-assessments.", assessmentID)
 	}
-	return rec, rid, tenant, nil
+	return AssessmentID(rid.String(), key), rid, tenant, e, nil
 }
 
 func (w *Writer) putSubAssessment(ctx context.Context, assessmentID, name string, s *SubAssessment) (bool, error) {
 	if err := checkName(name, "sub-assessment"); err != nil {
 		return false, err
 	}
-	parent, rid, tenant, err := w.parentAssessment(ctx, assessmentID)
+	parentID, rid, tenant, e, err := w.parentAssessment(ctx, assessmentID)
 	if err != nil {
 		return false, err
 	}
 	sub := rid.Subscription
-	id := SubAssessmentID(parent.ID, name)
-	prevRec, err := w.get(ctx, KindSubAssessment, id)
-	if err != nil {
-		return false, err
+	id := SubAssessmentID(parentID, name)
+	hk := w.s.hashKey(armid.Key(id))
+	var maybe bool
+	w.lookup(e, func(agg *subAgg) { _, maybe = agg.findings[hk] })
+	var prevRec *store.Record
+	if maybe {
+		if prevRec, err = w.get(ctx, KindSubAssessment, id); err != nil {
+			return false, err
+		}
 	}
 	var prev *SubAssessment
 	if prevRec != nil {
 		if prev, err = decodeRecord[SubAssessment](prevRec); err != nil {
 			return false, err
 		}
-		id, name = prev.ID, prev.Name
 		// A re-sent finding without its own timestamp keeps the first one
 		// while its status holds.
 		if s.Properties.TimeGenerated == nil && prev.Properties.Status.Code == s.Properties.Status.Code {
 			s.Properties.TimeGenerated = prev.Properties.TimeGenerated
 		}
 	}
-	CompleteSubAssessment(s, parent.ID, name, w.now)
-	s.ID = id
+	CompleteSubAssessment(s, parentID, name, w.now)
 	if _, _, err := w.put(ctx, KindSubAssessment, s.ID, sub, prevRec, s); err != nil {
 		return false, err
 	}
+	w.later(sub, false, func(agg *subAgg) { agg.findings[hk] = struct{}{} })
 	action, ok := SubAssessmentChange(prev, s)
 	if !ok {
 		return prev == nil, nil
@@ -469,6 +589,9 @@ func (w *Writer) DeleteSubAssessment(ctx context.Context, assessmentID, name str
 		if err != nil {
 			return err
 		}
+		if _, err := w.touch(ctx, rid.Subscription); err != nil {
+			return err
+		}
 		rec, err := w.get(ctx, KindSubAssessment, SubAssessmentID(assessmentID, name))
 		if err != nil || rec == nil {
 			return err
@@ -487,6 +610,8 @@ func (w *Writer) deleteSubRecord(ctx context.Context, rec *store.Record, tenant,
 	if _, err := w.tx.Delete(ctx, KindSubAssessment, rec.Key); err != nil {
 		return err
 	}
+	hk := w.s.hashKey(rec.Key)
+	w.later(sub, false, func(agg *subAgg) { delete(agg.findings, hk) })
 	body, err := SubAssessmentEvent(prev, tenant, ActionDelete, false)
 	if err != nil {
 		return err
@@ -624,10 +749,19 @@ func (w *Writer) putAlert(ctx context.Context, a *Alert, id string) (bool, error
 	if a.Properties.SystemAlertID == "" {
 		a.Properties.SystemAlertID = p.name
 	}
-	alertID := AlertID(p.sub, p.rg, p.location, p.name)
-	prevRec, err := w.get(ctx, KindAlert, alertID)
+	e, err := w.touch(ctx, p.sub)
 	if err != nil {
 		return false, err
+	}
+	alertID := AlertID(p.sub, p.rg, p.location, p.name)
+	hk := w.s.hashKey(armid.Key(alertID))
+	var maybe bool
+	w.lookup(e, func(agg *subAgg) { _, maybe = agg.alerts[hk] })
+	var prevRec *store.Record
+	if maybe {
+		if prevRec, err = w.get(ctx, KindAlert, alertID); err != nil {
+			return false, err
+		}
 	}
 	var prev *Alert
 	if prevRec != nil {
@@ -653,6 +787,8 @@ func (w *Writer) putAlert(ctx context.Context, a *Alert, id string) (bool, error
 	if _, _, err := w.put(ctx, KindAlert, a.ID, p.sub, prevRec, a); err != nil {
 		return false, err
 	}
+	hk = w.s.hashKey(armid.Key(a.ID))
+	w.later(p.sub, false, func(agg *subAgg) { agg.alerts[hk] = struct{}{} })
 	if !AlertChanged(prev, a) {
 		return false, nil
 	}
@@ -792,53 +928,43 @@ func (w *Writer) Finish(ctx context.Context) error {
 		}
 	}
 	w.s.mu.Unlock()
-	w.changed = map[string]bool{}
+	w.changed, w.scored = map[string]bool{}, map[string]bool{}
 	return nil
 }
 
+// finishSub stores a changed subscription's state under a new revision;
+// when its assessment codes changed it recomputes the score and compliance
+// first and appends their events.
 func (w *Writer) finishSub(ctx context.Context, sub string) error {
 	e := w.touched[sub]
-	w.s.mu.Lock()
-	score := e.agg.score(w.s.ix)
-	keys := e.agg.keyCounts(w.s.ix)
-	w.s.mu.Unlock()
-	tenant, err := w.tenant(ctx, sub)
-	if err != nil {
-		return err
-	}
 	prev := e.last
-	if prev != nil {
-		prevScore := w.s.scoreResult(prev)
-		if ScoreMoved(prevScore.Score.Current, score.Score.Current) {
-			body, err := SecureScoreEvent(SecureScoreRecord(sub, score), false)
-			if err != nil {
-				return err
-			}
-			if err := w.emit(ctx, &store.Event{Source: SourceSecureScores, Tenant: tenant, Subscription: sub,
-				ResourceID: SecureScoreID(sub), Body: body}); err != nil {
-				return err
-			}
+	var st *subState
+	if w.scored[sub] {
+		w.s.mu.Lock()
+		score := e.agg.score(w.s.ix)
+		keys := e.agg.keyCounts(w.s.ix)
+		w.s.mu.Unlock()
+		tenant, err := w.tenant(ctx, sub)
+		if err != nil {
+			return err
 		}
-		for i, cr := range score.Controls {
-			old := prevScore.Controls[i]
-			if cr.Control.MaxScore == 0 || !ScoreMoved(old.Score.Current, cr.Score.Current) {
-				continue
-			}
-			rec := SecureScoreControlRecord(sub, cr, true)
-			body, err := SecureScoreControlEvent(rec, false)
-			if err != nil {
-				return err
-			}
-			if err := w.emit(ctx, &store.Event{Source: SourceSecureScoreControls, Tenant: tenant, Subscription: sub,
-				ResourceID: rec.ID, Body: body}); err != nil {
-				return err
-			}
+		if prev != nil && !prev.Computed {
+			prev = nil
 		}
+		if err := w.scoreEvents(ctx, sub, tenant, prev, score); err != nil {
+			return err
+		}
+		if err := w.complianceEvents(ctx, sub, tenant, prev, keys); err != nil {
+			return err
+		}
+		st = stateOf(w.s.rev.Add(1), score, keys)
+	} else {
+		st = &subState{}
+		if prev != nil {
+			*st = *prev
+		}
+		st.Rev = w.s.rev.Add(1)
 	}
-	if err := w.complianceEvents(ctx, sub, tenant, prev, keys); err != nil {
-		return err
-	}
-	st := stateOf(w.s.rev.Add(1), score, keys)
 	body, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -849,6 +975,41 @@ func (w *Writer) finishSub(ctx context.Context, sub string) error {
 	w.s.mu.Lock()
 	e.last, e.rev, e.valid = st, st.Rev, true
 	w.s.mu.Unlock()
+	return nil
+}
+
+// scoreEvents appends the overall and control score events whose score
+// moved by 0.01 or more (none for the baseline, none for max-0 controls).
+func (w *Writer) scoreEvents(ctx context.Context, sub, tenant string, prev *subState, score ScoreResult) error {
+	if prev == nil {
+		return nil
+	}
+	prevScore := w.s.scoreResult(prev)
+	if ScoreMoved(prevScore.Score.Current, score.Score.Current) {
+		body, err := SecureScoreEvent(SecureScoreRecord(sub, score), false)
+		if err != nil {
+			return err
+		}
+		if err := w.emit(ctx, &store.Event{Source: SourceSecureScores, Tenant: tenant, Subscription: sub,
+			ResourceID: SecureScoreID(sub), Body: body}); err != nil {
+			return err
+		}
+	}
+	for i, cr := range score.Controls {
+		old := prevScore.Controls[i]
+		if cr.Control.MaxScore == 0 || !ScoreMoved(old.Score.Current, cr.Score.Current) {
+			continue
+		}
+		rec := SecureScoreControlRecord(sub, cr, true)
+		body, err := SecureScoreControlEvent(rec, false)
+		if err != nil {
+			return err
+		}
+		if err := w.emit(ctx, &store.Event{Source: SourceSecureScoreControls, Tenant: tenant, Subscription: sub,
+			ResourceID: rec.ID, Body: body}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
