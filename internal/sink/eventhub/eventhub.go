@@ -40,7 +40,7 @@ const ContentType = "application/json"
 
 // Defaults.
 const (
-	DefaultConcurrency = 4
+	DefaultConcurrency = 16
 	DefaultTimeout     = time.Minute
 	connectTimeout     = 30 * time.Second
 )
@@ -74,8 +74,9 @@ type Options struct {
 	// back to the hub's.
 	MaxBatchBytes uint64
 	// Concurrency is how many batches of different resources may be in
-	// flight at once (default 4). One resource's batches are always sent one
-	// after the other.
+	// flight at once (default 16: with a real hub each send waits a network
+	// round trip). One resource's batches are always sent one after the
+	// other.
 	Concurrency int
 	// Timeout bounds one WriteBatch (default one minute).
 	Timeout time.Duration

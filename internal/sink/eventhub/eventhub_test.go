@@ -477,3 +477,40 @@ func BenchmarkWriteBatch(b *testing.B) {
 		b.Fatalf("server stored %d events, sent %d", got, b.N*len(batch))
 	}
 }
+
+func TestManyResourcesKeepTheirOrder(t *testing.T) {
+	srv := amqptest.Start(t, amqptest.Options{Partitions: 4})
+	s := connect(t, eventhub.Options{ConnectionString: srv.ConnectionString(), Concurrency: 8})
+	var ms []sink.Message
+	for i := 0; i < 600; i++ {
+		ms = append(ms, sink.Message{EventID: fmt.Sprintf("ev-%04d", i), ResourceID: fmt.Sprintf("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/app%d", i%150),
+			Body: []byte(fmt.Sprintf(`{"n":%d}`, i))})
+	}
+	if err := s.WriteBatch(ctxT(t), ms); err != nil {
+		t.Fatal(err)
+	}
+	if d := srv.Deliveries(); d != 150 {
+		t.Fatalf("%d AMQP messages for 150 resources, want 150", d)
+	}
+	checkDelivered(t, readAll(t, srv, srv.ConnectionString(), nil), ms)
+}
+
+// BenchmarkWriteBatchDistinctResources is the worst case for batching: every
+// event of a batch of 500 is about another resource, so each is its own
+// AMQP message.
+func BenchmarkWriteBatchDistinctResources(b *testing.B) {
+	srv := amqptest.Start(b, amqptest.Options{Partitions: 4, Retain: 2000})
+	s := connect(b, eventhub.Options{ConnectionString: srv.ConnectionString()})
+	batch := messages(500, 1500)
+	for i := range batch {
+		batch[i].ResourceID = fmt.Sprintf("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm%d", i)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.WriteBatch(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
+}
