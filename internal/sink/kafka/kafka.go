@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -139,33 +140,46 @@ func (s *Sink) WriteBatch(ctx context.Context, batch []sink.Message) error {
 	if s.client == nil {
 		return sink.Retryable(errors.New("kafka sink is not connected"))
 	}
-	recs := make([]*kgo.Record, len(batch))
+	// Oversized events fail alone (permanently); the others are produced.
+	var recs []*kgo.Record
+	var index []int // recs[j] is batch[index[j]]
 	var tooLarge []int
 	for i, m := range batch {
 		if len(m.Body) > s.opts.MaxMessageBytes {
 			tooLarge = append(tooLarge, i)
+			continue
 		}
-		recs[i] = &kgo.Record{Key: []byte(m.ResourceID), Value: m.Body, Headers: []kgo.RecordHeader{
-			{Key: HeaderEventID, Value: []byte(m.EventID)}, {Key: HeaderEventSource, Value: []byte(m.Source)}}}
+		recs = append(recs, &kgo.Record{Key: []byte(m.ResourceID), Value: m.Body, Headers: []kgo.RecordHeader{
+			{Key: HeaderEventID, Value: []byte(m.EventID)}, {Key: HeaderEventSource, Value: []byte(m.Source)}}})
+		index = append(index, i)
 	}
-	if len(tooLarge) > 0 {
-		return &sink.Error{Failed: tooLarge, Err: fmt.Errorf("event larger than the topic's limit of %d bytes", s.opts.MaxMessageBytes)}
-	}
-	results := s.client.ProduceSync(ctx, recs...)
 	var failed []int
 	var first error
 	retryable := true
-	for i, r := range results {
-		if r.Err == nil {
-			continue
+	if len(recs) > 0 {
+		for j, r := range s.client.ProduceSync(ctx, recs...) {
+			if r.Err == nil {
+				continue
+			}
+			failed = append(failed, index[j])
+			if first == nil {
+				first = r.Err
+			}
+			if e := s.classify(r.Err); !e.Retryable {
+				retryable = false
+			}
 		}
-		failed = append(failed, i)
+	}
+	if len(tooLarge) > 0 {
+		tooLargeErr := fmt.Errorf("event larger than the topic's limit of %d bytes", s.opts.MaxMessageBytes)
 		if first == nil {
-			first = r.Err
+			return &sink.Error{Failed: tooLarge, Err: tooLargeErr}
 		}
-		if e := s.classify(r.Err); !e.Retryable {
-			retryable = false
-		}
+		// One error carries one verdict: with retryable failures besides,
+		// the oversized events wait for the next attempt, where they fail
+		// permanently on their own.
+		failed = append(failed, tooLarge...)
+		slices.Sort(failed)
 	}
 	if first == nil {
 		return nil

@@ -171,6 +171,11 @@ func TestOversizedEventIsPermanent(t *testing.T) {
 	if err == nil || se.Retryable || len(se.Failed) != 1 || se.Failed[0] != 1 {
 		t.Fatalf("WriteBatch = %v (failed %v), want a permanent failure of index 1", err, se.Failed)
 	}
+	// The other event was produced: the engine counts it delivered.
+	recs := consume(t, c, nil, 1)
+	if string(recs[0].Value) != string(ms[0].Body) {
+		t.Errorf("produced %s, want the first event", recs[0].Value)
+	}
 }
 
 // BenchmarkWriteBatch measures delivery to a loopback kfake broker with
