@@ -248,7 +248,9 @@ func idOf(r Record) string {
 
 func (in *Ingestor) parse(raw []byte) (Record, error) {
 	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
+	if typ, op, ok := scanEnvelope(raw); ok {
+		env.Type, env.Op = typ, op
+	} else if err := json.Unmarshal(raw, &env); err != nil {
 		return nil, armapi.JSONError(raw, err)
 	}
 	t := strings.ToLower(strings.TrimSpace(env.Type))

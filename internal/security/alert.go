@@ -179,6 +179,12 @@ func checkResourceID(id, target string) *Error {
 
 // requireObject reports a missing or non-object top-level member.
 func requireObject(raw []byte, key string) error {
+	if v, found, ok := topLevelMember(raw, key); ok {
+		if found && string(v) != "null" {
+			return nil
+		}
+		return missing(key)
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
 		return jsonError(err)

@@ -129,33 +129,17 @@ func (o Object) GetString(key string) string {
 
 // MarshalJSON implements json.Marshaler.
 func (o Object) MarshalJSON() ([]byte, error) {
-	if o == nil {
-		return []byte("{}"), nil
-	}
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	for i, m := range o {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		k, err := marshal(m.Key)
-		if err != nil {
-			return nil, err
-		}
-		buf.Write(k)
-		buf.WriteByte(':')
-		v, err := marshal(m.Value)
-		if err != nil {
-			return nil, err
-		}
-		buf.Write(v)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return appendObject(nil, o)
 }
 
 // UnmarshalJSON implements json.Unmarshaler; the input must be an object.
 func (o *Object) UnmarshalJSON(b []byte) error {
+	if v, err := decodeFast(b); err == nil {
+		if obj, ok := v.(Object); ok {
+			*o = obj
+			return nil
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	v, err := decodeValue(dec)
@@ -250,11 +234,7 @@ func (m StringMap) IsZero() bool { return len(m) == 0 }
 
 // MarshalJSON implements json.Marshaler.
 func (m StringMap) MarshalJSON() ([]byte, error) {
-	o := make(Object, len(m))
-	for i, p := range m {
-		o[i] = Member{p.Key, p.Value}
-	}
-	return o.MarshalJSON()
+	return appendStringMap(nil, m), nil
 }
 
 // UnmarshalJSON implements json.Unmarshaler; every value must be a string
