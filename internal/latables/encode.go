@@ -40,6 +40,27 @@ func (r *Row) AppendStreamJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
+// StreamJSON returns AppendStreamJSON's output, computed once and cached:
+// do not change Values after calling it (FitStream refreshes it).
+func (r *Row) StreamJSON() []byte {
+	if r.stream == nil {
+		n := 2
+		for _, i := range r.Table.stream {
+			switch v := r.Values[i].(type) {
+			case nil:
+			case string:
+				n += len(v) + len(r.Table.Columns[i].Name) + 8
+			case json.RawMessage:
+				n += len(v) + len(r.Table.Columns[i].Name) + 4
+			default:
+				n += len(r.Table.Columns[i].Name) + 32
+			}
+		}
+		r.stream = r.AppendStreamJSON(make([]byte, 0, n+n/16))
+	}
+	return r.stream
+}
+
 // StreamSize is the length of AppendStreamJSON's output.
 func (r *Row) StreamSize() int {
 	n := 2

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+	"unsafe"
 )
 
 // This file is a small JSON reader for event bodies: one validating pass
@@ -275,25 +275,33 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// object is the members of one JSON object: names and raw value spans.
-type object struct {
-	keys [][]byte // raw names, without quotes
-	vals [][]byte
-}
+// member is one name (raw, without quotes) and its raw value span.
+type member struct{ key, val []byte }
+
+// object is the members of one JSON object.
+type object struct{ m []member }
 
 // parseObject indexes an already validated value; a non-object yields an
 // empty object and false.
 func parseObject(b []byte) (object, bool) {
+	var arena []member
+	return parseObjectIn(&arena, b)
+}
+
+// parseObjectIn is parseObject appending the members to *arena (one
+// backing array for all the objects of an event).
+func parseObjectIn(arena *[]member, b []byte) (object, bool) {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return object{}, false
 	}
-	o := object{keys: make([][]byte, 0, 16), vals: make([][]byte, 0, 16)}
+	start := len(*arena)
 	i++
 	for {
 		i = skipWS(b, i)
 		if i >= len(b) || b[i] == '}' {
-			return o, true
+			m := (*arena)[start:len(*arena):len(*arena)]
+			return object{m: m}, true
 		}
 		if b[i] == ',' {
 			i++
@@ -305,35 +313,29 @@ func parseObject(b []byte) (object, bool) {
 		i++ // ':'
 		i = skipWS(b, i)
 		end = skip(b, i)
-		o.keys = append(o.keys, key)
-		o.vals = append(o.vals, b[i:end])
+		*arena = append(*arena, member{key: key, val: b[i:end]})
 		i = end
 	}
 }
 
 // raw returns the span of a member (exact name first, then any case).
 func (o object) raw(name string) []byte {
-	for i, k := range o.keys {
-		if string(k) == name {
-			return o.vals[i]
+	for _, m := range o.m {
+		if string(m.key) == name {
+			return m.val
 		}
 	}
-	for i, k := range o.keys {
-		if len(k) == len(name) && strings.EqualFold(string(k), name) {
-			return o.vals[i]
+	for _, m := range o.m {
+		if len(m.key) == len(name) && strings.EqualFold(string(m.key), name) {
+			return m.val
 		}
-		if bytes.IndexByte(k, '\\') >= 0 {
-			if u, ok := unquote(append(append([]byte{'"'}, k...), '"')); ok && strings.EqualFold(u, name) {
-				return o.vals[i]
+		if bytes.IndexByte(m.key, '\\') >= 0 {
+			if u, ok := unquote(append(append([]byte{'"'}, m.key...), '"')); ok && strings.EqualFold(u, name) {
+				return m.val
 			}
 		}
 	}
 	return nil
-}
-
-func (o object) obj(name string) object {
-	v, _ := parseObject(o.raw(name))
-	return v
 }
 
 // str returns a string member ("" when absent, null or not a string).
@@ -378,14 +380,16 @@ func (o object) strs(name string) []string {
 	return out
 }
 
-// unquote decodes a JSON string span.
+// unquote decodes a JSON string span. Without escapes the result aliases
+// v (Build hands it only spans of its private, never-modified copy of the
+// event), so mapping allocates no string per value.
 func unquote(v []byte) (string, bool) {
 	inner := v[1 : len(v)-1]
 	if bytes.IndexByte(inner, '\\') < 0 {
-		if utf8.Valid(inner) {
-			return string(inner), true
+		if len(inner) == 0 {
+			return "", true
 		}
-		return strings.ToValidUTF8(string(inner), "\ufffd"), true
+		return unsafe.String(&inner[0], len(inner)), true
 	}
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Row is one row of a table. Values line up with Table.Columns; a nil value
@@ -22,6 +24,8 @@ import (
 type Row struct {
 	Table  *Table
 	Values []any
+
+	stream []byte // StreamJSON's cache
 }
 
 // Get returns the value of a column (nil when null or unknown).
@@ -96,19 +100,25 @@ func Build(source string, body []byte, opts Options) (*Row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("latables: %s event: %w", source, err)
 	}
+	// The row's strings and dynamic values alias one private copy of the
+	// event.
 	if space {
 		var c bytes.Buffer
 		if err := json.Compact(&c, body); err != nil {
 			return nil, fmt.Errorf("latables: %s event: %w", source, err)
 		}
 		body = c.Bytes()
+	} else {
+		body = bytes.Clone(body)
 	}
-	top, ok := parseObject(body)
+	rd := readers.Get().(*reader)
+	defer func() { rd.row, rd.err, rd.arena = nil, nil, rd.arena[:0]; readers.Put(rd) }()
+	top, ok := parseObjectIn(&rd.arena, body)
 	if !ok {
 		return nil, fmt.Errorf("latables: %s event is not a JSON object", source)
 	}
 	r := &Row{Table: t, Values: make([]any, len(t.Columns))}
-	rd := &reader{row: r}
+	rd.row = r
 	snapshot := strings.HasSuffix(strings.ToLower(source), "snapshot")
 	switch t {
 	case alertTable:
@@ -140,9 +150,12 @@ func Build(source string, body []byte, opts Options) (*Row, error) {
 // reader reads members with the type checks encoding/json would make: a
 // member of the wrong type is an error, a missing or null one is empty.
 type reader struct {
-	row *Row
-	err error
+	row   *Row
+	err   error
+	arena []member // the members of the event's objects
 }
+
+var readers = sync.Pool{New: func() any { return &reader{arena: make([]member, 0, 128)} }}
 
 func (rd *reader) bad(path, name, want string) {
 	if rd.err == nil {
@@ -168,7 +181,7 @@ func (rd *reader) obj(o object, path, name string) object {
 	if isNull(v) {
 		return object{}
 	}
-	sub, ok := parseObject(v)
+	sub, ok := parseObjectIn(&rd.arena, v)
 	if !ok {
 		rd.bad(path, name, "an object")
 	}
@@ -209,7 +222,7 @@ func (rd *reader) dyn(col string, v []byte) {
 	if isNull(v) {
 		return
 	}
-	rd.row.set(col, json.RawMessage(bytes.Clone(v)))
+	rd.row.set(col, json.RawMessage(v))
 }
 
 // text sets a string column to the JSON text of a member (SecurityAlert's
@@ -219,7 +232,7 @@ func (rd *reader) text(col string, v []byte) {
 	if isNull(v) {
 		return
 	}
-	rd.row.set(col, string(v))
+	rd.row.set(col, unsafe.String(&v[0], len(v)))
 }
 
 // ---- envelopes ----
@@ -345,7 +358,8 @@ func (rd *reader) alert(a object) {
 	r.set("IsIncident", incident)
 	component := str("ProductComponentName")
 	if component == "" {
-		component = a.obj("ExtendedProperties").str("ProductComponentName")
+		ext, _ := parseObjectIn(&rd.arena, a.raw("ExtendedProperties"))
+		component = ext.str("ProductComponentName")
 	}
 	r.str("ProductComponentName", component)
 	r.str("ProductName", str("ProductName"))

@@ -31,6 +31,8 @@ func Marker(removed int) string {
 // returns the cuts made, in column order, or an error when the columns that
 // cannot be cut (numbers, dates, names) alone exceed the limit.
 func (r *Row) FitStream(limit int) ([]Cut, error) {
+	r.stream = nil
+	defer func() { r.stream = nil }()
 	size := r.StreamSize()
 	if size <= limit {
 		return nil, nil

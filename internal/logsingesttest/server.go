@@ -265,7 +265,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tooLarge := fmt.Sprintf("Maximum allowed content length: %d bytes (%s).", s.opts.MaxBodyBytes, human(s.opts.MaxBodyBytes))
-	wire, err := io.ReadAll(io.LimitReader(r.Body, int64(s.opts.MaxBodyBytes)+1))
+	wire, err := readAll(r.Body, int(min(max(r.ContentLength, 0), int64(s.opts.MaxBodyBytes)))+1, s.opts.MaxBodyBytes+1)
 	if err != nil {
 		fail(http.StatusBadRequest, "InvalidContent", "The body could not be read.")
 		return
@@ -284,7 +284,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusBadRequest, "InvalidContentEncoding", "The body is not valid gzip.")
 			return
 		}
-		body, err = io.ReadAll(io.LimitReader(zr, int64(s.opts.MaxBodyBytes)+1))
+		body, err = readAll(zr, min(len(wire)*8, s.opts.MaxBodyBytes)+1, s.opts.MaxBodyBytes+1)
 		if err != nil {
 			fail(http.StatusBadRequest, "InvalidContentEncoding", "The body is not valid gzip.")
 			return
@@ -364,7 +364,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // splitArray checks that body is a JSON array of objects and returns its
 // elements (sharing body's memory).
 func splitArray(body []byte) ([]json.RawMessage, error) {
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		return nil, errors.New("the body is not valid JSON")
 	}
 	i := skipWS(body, 0)
@@ -419,4 +419,12 @@ func skipValue(b []byte, i int) int {
 		}
 	}
 	return i
+}
+
+// readAll reads at most limit bytes of r into a buffer sized for hint.
+func readAll(r io.Reader, hint, limit int) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(hint)
+	_, err := b.ReadFrom(io.LimitReader(r, int64(limit)))
+	return b.Bytes(), err
 }

@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/monitor/ingestion/azlogs"
+	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
 	"sluice/internal/latables"
@@ -254,26 +254,28 @@ func (w *IngestionWriter) WriteRows(ctx context.Context, table *latables.Table, 
 	limit := w.cfg.MaxRequestBytes
 	enc := make([][]byte, len(rows))
 	parallel(len(rows), func(lo, hi int) {
-		var buf []byte
 		for i := lo; i < hi; i++ {
-			if i == lo+1 {
-				// Size the part's buffer from its first record.
-				buf = append(make([]byte, 0, len(buf)*(hi-lo)*5/4+1024), buf...)
-				enc[lo] = buf[:len(enc[lo]):len(enc[lo])]
-			}
-			start := len(buf)
-			buf = rows[i].AppendStreamJSON(buf)
-			enc[i] = buf[start:len(buf):len(buf)]
+			enc[i] = rows[i].StreamJSON()
 		}
 	})
 	f := &failures{rows: map[int]*sink.Error{}}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(w.cfg.Concurrency)
+	// Balance the calls: as many as the limit requires, of even size, so
+	// they compress and upload side by side.
+	total := 2
+	for _, e := range enc {
+		total += len(e) + 1
+	}
+	target := limit
+	if calls := (total + limit - 1) / limit; calls > 1 {
+		target = min(limit, total/calls+total/(calls*20)+1)
+	}
 	for i := 0; i < len(rows); {
 		size, n := 2, 0
 		for i+n < len(rows) {
 			add := len(enc[i+n]) + 1
-			if n > 0 && size+add > limit {
+			if n > 0 && (size+add > limit || size >= target) {
 				break
 			}
 			size += add

@@ -220,7 +220,7 @@ func (s *Sink) build(m sink.Message, now time.Time) (*latables.Row, fit) {
 	if s.opts.MaxRecordBytes <= 0 {
 		return row, fit{}
 	}
-	size := row.StreamSize()
+	size := len(row.StreamJSON())
 	if size <= s.opts.MaxRecordBytes {
 		return row, fit{}
 	}
