@@ -239,12 +239,6 @@ var gzipPool = sync.Pool{New: func() any {
 	return zw
 }}
 
-// chunk is a run of rows sent in one call.
-type chunk struct {
-	first, n int // rows[first : first+n]
-	body     []byte
-}
-
 // WriteRows encodes the rows as stream records, splits them into calls of
 // at most MaxRequestBytes, gzips and uploads them (Concurrency at a time).
 // A call answered 413 is split in two and retried; a single record the
