@@ -86,6 +86,17 @@ type ClientSecret struct {
 	DisableInstanceDiscovery bool `yaml:"disableInstanceDiscovery,omitempty" json:"disableInstanceDiscovery,omitempty"`
 }
 
+// String describes the identity without its secret.
+func (c ClientSecret) String() string {
+	return fmt.Sprintf("client %s in tenant %s (secret redacted)", c.ClientID, c.TenantID)
+}
+
+// LogValue keeps the secret out of structured logs.
+func (c ClientSecret) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("tenantId", c.TenantID), slog.String("clientId", c.ClientID),
+		slog.String("secret", "REDACTED"))
+}
+
 // Validate checks the configuration without connecting.
 func (c *Config) Validate() error {
 	u, err := url.Parse(c.Endpoint)

@@ -602,3 +602,14 @@ func TestConfigValidate(t *testing.T) {
 		t.Error("a sink without any credential was built")
 	}
 }
+
+func TestClientSecretNeverPrinted(t *testing.T) {
+	cs := workspace.ClientSecret{TenantID: tenantA, ClientID: clientA, Secret: secretA}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "credential", cs, "pointer", &cs)
+	for _, text := range []string{fmt.Sprint(cs), fmt.Sprintf("%v %+v %s", cs, &cs, cs), logs.String()} {
+		if strings.Contains(text, secretA) || !strings.Contains(text, clientA) {
+			t.Errorf("printed as %q", text)
+		}
+	}
+}
