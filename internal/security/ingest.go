@@ -75,8 +75,8 @@ func (s *Service) IngestParsers() map[string]ingest.Parser {
 		"delete:" + IngestTypeAssessment:    parseAssessmentDelete,
 		IngestTypeSubAssessment:             parseSubAssessmentLine,
 		"delete:" + IngestTypeSubAssessment: parseSubAssessmentDelete,
-		IngestTypeAlert:                     parseAlertLine,
-		IngestTypeAlertShort:                parseAlertLine,
+		IngestTypeAlert:                     s.parseAlertLine,
+		IngestTypeAlertShort:                s.parseAlertLine,
 		IngestTypeMetadata:                  parseMetadataLine,
 		"delete:" + IngestTypeMetadata:      parseMetadataDelete,
 	}
@@ -245,7 +245,7 @@ func alertScope(a *Alert) (string, error) {
 		"The alert names no Azure resource, no alert id and no workspace subscription, so it cannot be placed in a subscription.")
 }
 
-func parseAlertLine(raw []byte) (ingest.Record, error) {
+func (s *Service) parseAlertLine(raw []byte) (ingest.Record, error) {
 	a, err := ParseAlert(raw)
 	if err != nil {
 		return nil, apiError(err)
@@ -256,9 +256,14 @@ func parseAlertLine(raw []byte) (ingest.Record, error) {
 	}
 	id := a.ID
 	a.ID, a.Type = "", ""
+	var spec *alertSpec
 	l := &line{id: id, perm: PermAlertWrite, scope: scope}
+	l.prepare = func(now time.Time) { spec = s.speculateAlert(a, id, now) }
 	l.apply = func(ctx context.Context, w *Writer) error {
-		_, _, err := w.PutAlert(ctx, a, id)
+		err := w.apply(ctx, func() error {
+			_, err := w.putAlert(ctx, a, id, spec)
+			return err
+		})
 		l.id = a.ID
 		return err
 	}

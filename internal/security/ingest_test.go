@@ -320,3 +320,27 @@ func TestIngest_repeated_records_in_one_batch(t *testing.T) {
 		t.Errorf("stored: %v %+v", err, a)
 	}
 }
+
+// TestIngest_repeated_alerts_in_one_batch: an alert prepared as new must
+// not be created twice when it repeats within a batch.
+func TestIngest_repeated_alerts_in_one_batch(t *testing.T) {
+	e := newEnv(t)
+	e.mustIngest(alertLine(e.vm(1), "warm-up", "Low")) // the subscription is cached from here on
+	before := len(e.events())
+	dismissed := strings.Replace(alertLine(e.vm(1), "twice", "High"), `"severity":"High"`, `"severity":"High","status":"Dismissed"`, 1)
+	e.mustIngest(alertLine(e.vm(1), "twice", "High"), alertLine(e.vm(1), "twice", "High"), dismissed)
+	var statuses []string
+	for _, ev := range e.events()[before:] {
+		if ev.Source == security.SourceAlerts {
+			var b struct{ Status, SystemAlertId string }
+			_ = json.Unmarshal(ev.Body, &b)
+			statuses = append(statuses, b.SystemAlertId+":"+b.Status)
+		}
+	}
+	if strings.Join(statuses, ",") != "twice:New,twice:Dismissed" {
+		t.Errorf("exported = %v", statuses)
+	}
+	if n, _ := e.Server.Store.Count(e.ctx, store.ListOptions{Kind: security.KindAlert}); n != 2 {
+		t.Errorf("%d alerts stored, want 2", n)
+	}
+}

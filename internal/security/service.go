@@ -82,9 +82,11 @@ type Service struct {
 	// tenants remembers the tenant of subscriptions writers saw (for
 	// speculation; writers check it).
 	tenants map[string]string
-	seed    maphash.Seed
-	rev     atomic.Int64
-	now     func() time.Time
+	// rgLocs remembers resource group locations ("" for unknown groups).
+	rgLocs map[string]string
+	seed   maphash.Seed
+	rev    atomic.Int64
+	now    func() time.Time
 }
 
 type cachedAgg struct {
@@ -101,7 +103,7 @@ func NewService(st store.Store, cat *catalog.Catalog, est Estate, log *slog.Logg
 	}
 	s := &Service{Store: st, Catalog: cat, Estate: est, Log: log, DefaultAlertLocation: "centralus",
 		ix: newAggIndex(cat), builtins: map[string]*AssessmentMetadataProperties{}, aggs: map[string]*cachedAgg{},
-		custom: map[string]int{}, tenants: map[string]string{}, seed: maphash.MakeSeed(), now: func() time.Time { return time.Now().UTC() }}
+		custom: map[string]int{}, tenants: map[string]string{}, rgLocs: map[string]string{}, seed: maphash.MakeSeed(), now: func() time.Time { return time.Now().UTC() }}
 	for _, r := range cat.Recommendations {
 		s.builtins[strings.ToLower(r.Name)] = MetadataPropertiesFromCatalog(r)
 	}

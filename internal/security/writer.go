@@ -625,6 +625,9 @@ func (w *Writer) deleteSubRecord(ctx context.Context, rec *store.Record, tenant,
 type alertPlacement struct {
 	sub, rg, location, name string
 	resource                *armid.ID
+	// fromGroup is set when the location is the resource group's (or the
+	// default for want of one) rather than given by the alert's id.
+	fromGroup bool
 }
 
 const alertLocationsMarker = "/providers/microsoft.security/locations/"
@@ -634,6 +637,12 @@ const alertLocationsMarker = "/providers/microsoft.security/locations/"
 // else the resource group's, else the default) and name (from the ID, the
 // body, or its systemAlertId).
 func (w *Writer) placeAlert(ctx context.Context, a *Alert, id string) (*alertPlacement, error) {
+	return w.s.placeAlert(a, id, w.now, func(sub, rg string) (string, error) { return w.rgLocation(ctx, sub, rg) })
+}
+
+// placeAlert places an alert; rgLocation reads the location of a resource
+// group ("" when unknown).
+func (s *Service) placeAlert(a *Alert, id string, now time.Time, rgLocation func(sub, rg string) (string, error)) (*alertPlacement, error) {
 	p := &alertPlacement{name: a.Name}
 	if r := a.AzureResourceID(); r != "" {
 		rid, err := resourceID(r, "alert's Azure resource")
@@ -677,9 +686,9 @@ func (w *Writer) placeAlert(ctx context.Context, a *Alert, id string) (*alertPla
 			"The alert names no Azure resource, no alert id and no workspace subscription, so it cannot be placed in a subscription.")
 	}
 	if p.location == "" {
-		p.location = w.s.DefaultAlertLocation
+		p.location, p.fromGroup = s.DefaultAlertLocation, true
 		if p.rg != "" {
-			loc, err := w.rgLocation(ctx, p.sub, p.rg)
+			loc, err := rgLocation(p.sub, p.rg)
 			if err != nil {
 				return nil, err
 			}
@@ -692,7 +701,7 @@ func (w *Writer) placeAlert(ctx context.Context, a *Alert, id string) (*alertPla
 		p.name = a.Properties.SystemAlertID
 	}
 	if p.name == "" {
-		p.name = NewSystemAlertID(w.now)
+		p.name = NewSystemAlertID(now)
 	}
 	if err := checkName(p.name, "alert"); err != nil {
 		return nil, err
@@ -719,6 +728,9 @@ func (w *Writer) rgLocation(ctx context.Context, sub, rg string) (string, error)
 		}
 	}
 	w.rgLoc[key] = loc
+	w.s.mu.Lock()
+	w.s.rgLocs[key] = loc
+	w.s.mu.Unlock()
 	return loc, nil
 }
 
@@ -730,13 +742,131 @@ func (w *Writer) PutAlert(ctx context.Context, a *Alert, id string) (*Alert, boo
 	created := false
 	err := w.apply(ctx, func() error {
 		var err error
-		created, err = w.putAlert(ctx, a, id)
+		created, err = w.putAlert(ctx, a, id, nil)
 		return err
 	})
 	return a, created, err
 }
 
-func (w *Writer) putAlert(ctx context.Context, a *Alert, id string) (bool, error) {
+// alertSpec is a new alert worked out ahead of its transaction (see
+// Service.speculateAlert).
+type alertSpec struct {
+	now    time.Time
+	tenant string
+	place  *alertPlacement
+	hk     uint64
+	alert  *Alert
+	body   []byte
+	event  []byte
+	extra  []byte
+}
+
+var errNoSpeculation = errors.New("security: not cached")
+
+// speculateAlert completes and encodes an alert outside the store's writer,
+// assuming it is new, from the service's caches. It returns nil when the
+// caches cannot tell or say the alert exists.
+func (s *Service) speculateAlert(a *Alert, id string, now time.Time) *alertSpec {
+	now = now.UTC()
+	c := *a
+	p, err := s.placeAlert(&c, id, now, func(sub, rg string) (string, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		loc, ok := s.rgLocs[armid.Key(armid.ResourceGroupID(sub, rg))]
+		if !ok {
+			return "", errNoSpeculation
+		}
+		return loc, nil
+	})
+	if err != nil {
+		return nil
+	}
+	c.Name = p.name
+	if c.Properties.SystemAlertID == "" {
+		c.Properties.SystemAlertID = p.name
+	}
+	hk := s.hashKey(armid.Key(AlertID(p.sub, p.rg, p.location, p.name)))
+	s.mu.Lock()
+	tenant, known := s.tenants[p.sub]
+	e := s.aggs[p.sub]
+	exists := false
+	if e != nil {
+		_, exists = e.agg.alerts[hk]
+	}
+	s.mu.Unlock()
+	if !known || e == nil || exists {
+		return nil
+	}
+	CompleteAlert(&c, p.sub, p.location, now)
+	c.ID = AlertID(p.sub, p.rg, p.location, c.Name)
+	sp := &alertSpec{now: now, tenant: tenant, place: p, hk: hk, alert: &c}
+	if sp.body, err = json.Marshal(&c); err != nil {
+		return nil
+	}
+	if sp.event, err = AlertEvent(&c, tenant); err != nil {
+		return nil
+	}
+	if sp.extra, err = json.Marshal(AlertRuleExtras(&c)); err != nil {
+		return nil
+	}
+	return sp
+}
+
+// useAlertSpec writes a speculated alert when the transaction's view still
+// agrees with it; it reports whether it did.
+func (w *Writer) useAlertSpec(ctx context.Context, a *Alert, sp *alertSpec) (bool, error) {
+	p := sp.place
+	if !sp.now.Equal(w.now) {
+		return false, nil
+	}
+	tenant, err := w.tenant(ctx, p.sub)
+	if err != nil || tenant != sp.tenant {
+		return false, err
+	}
+	if p.fromGroup && p.rg != "" {
+		loc, err := w.rgLocation(ctx, p.sub, p.rg)
+		if err != nil {
+			return false, err
+		}
+		if loc == "" {
+			loc = w.s.DefaultAlertLocation
+		}
+		if loc != p.location {
+			return false, nil
+		}
+	}
+	e, err := w.touch(ctx, p.sub)
+	if err != nil {
+		return false, err
+	}
+	var exists bool
+	w.lookup(e, func(agg *subAgg) { _, exists = agg.alerts[sp.hk] })
+	if exists {
+		return false, nil
+	}
+	if err := w.tx.Put(ctx, &store.Record{Kind: KindAlert, Key: armid.Key(sp.alert.ID), ID: sp.alert.ID, Parent: p.sub, Body: sp.body}); err != nil {
+		return false, err
+	}
+	hk := sp.hk
+	w.later(p.sub, false, func(agg *subAgg) { agg.alerts[hk] = struct{}{} })
+	resource := sp.alert.AzureResourceID()
+	if resource == "" {
+		resource = sp.alert.ID
+	}
+	if err := w.emit(ctx, &store.Event{Source: SourceAlerts, Tenant: tenant, Subscription: p.sub, ResourceGroup: p.rg,
+		ResourceID: resource, Body: sp.event, Extra: sp.extra}); err != nil {
+		return false, err
+	}
+	*a = *sp.alert
+	return true, nil
+}
+
+func (w *Writer) putAlert(ctx context.Context, a *Alert, id string, spec *alertSpec) (bool, error) {
+	if spec != nil {
+		if done, err := w.useAlertSpec(ctx, a, spec); done || err != nil {
+			return done, err
+		}
+	}
 	p, err := w.placeAlert(ctx, a, id)
 	if err != nil {
 		return false, err
