@@ -354,8 +354,9 @@ func (e *Engine) matchLocked(ev *store.Event) []*Action {
 	var doc any
 	parsed := false
 	var out []*Action
+	target := scopeTarget(ev.ResourceID, ev.Subscription)
 	for _, x := range cands {
-		if !inScope(x.Scopes, ev.ResourceID, ev.Subscription) {
+		if !inScope(x.Scopes, target) {
 			continue
 		}
 		if x.Match != nil {
@@ -381,13 +382,22 @@ func hasSource(x *Export, src string) bool {
 	return false
 }
 
-func inScope(scopes []string, resourceID, subscription string) bool {
-	target := resourceID
-	if target == "" {
-		target = armid.SubscriptionID(subscription)
+// scopeTarget is the case-folded id an event's scope is tested on: its
+// resource, or its subscription.
+func scopeTarget(resourceID, subscription string) string {
+	if resourceID == "" {
+		return armid.Key(armid.SubscriptionID(subscription))
 	}
+	return armid.Key(resourceID)
+}
+
+// inScope reports whether target (case-folded, see scopeTarget) lies
+// within one of scopes, as armid.Contains does, without folding the target
+// once per scope.
+func inScope(scopes []string, target string) bool {
 	for _, s := range scopes {
-		if armid.Contains(s, target) {
+		k := armid.Key(s)
+		if target == k || len(target) > len(k) && target[len(k)] == '/' && target[:len(k)] == k {
 			return true
 		}
 	}
