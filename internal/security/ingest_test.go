@@ -93,7 +93,7 @@ func TestIngest_mixed_batch(t *testing.T) {
 	before := len(e.events())
 
 	// The second batch moves the score and removes an assessment.
-	res = e.mustIngest(assessmentLine(a1, "Healthy"), `{"op":"delete","type":"Microsoft.Security/assessments","id":"`+a2+`"}`)
+	e.mustIngest(assessmentLine(a1, "Healthy"), `{"op":"delete","type":"Microsoft.Security/assessments","id":"`+a2+`"}`)
 	evs := e.events()[before:]
 	counts = countBySource(evs)
 	if counts[security.SourceAssessments] != 2 || counts[security.SourceSecureScores] != 1 || counts[security.SourceSecureScoreControls] != 1 {
