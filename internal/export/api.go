@@ -172,8 +172,8 @@ func (a *API) replayOne(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id, err := strconv.ParseInt(r.PathValue("deadLetterId"), 10, 64)
-	if err != nil {
-		return armapi.NotFound("DeadLetterNotFound", "The dead letter '%s' was not found.", r.PathValue("deadLetterId"))
+	if err != nil || id <= 0 {
+		return armapi.BadRequest("InvalidDeadLetterId", "The dead letter id '%s' is not a positive integer (use an id from the deadLetters list).", r.PathValue("deadLetterId"))
 	}
 	d, err := a.Store.DeadLetter(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && AutomationKeyOf(d.Action) != x.Key) {

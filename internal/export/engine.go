@@ -138,9 +138,10 @@ type Engine struct {
 
 	wakeMatch   chan struct{}
 	wakeDeliver chan struct{}
-	// configured is closed by the first SetExports: matching waits for it,
-	// so that events logged while the process was down are matched
-	// against the automations, not against an empty set.
+	// configured is closed by the first SetExports: matching and delivery
+	// wait for it, so that events logged while the process was down are
+	// matched against the automations, not against an empty set, and
+	// queues are not taken for orphans and dropped.
 	configured chan struct{}
 	configure  sync.Once
 }
@@ -163,8 +164,8 @@ func New(st store.Store, sinks SinkFactory, log *slog.Logger, opts Options) *Eng
 
 // SetExports replaces the set of automations. Sinks of removed or changed
 // actions are closed; changes apply from the next event matched. The engine
-// matches no event before the first call (pass an empty set when there are
-// no automations).
+// matches and delivers nothing before the first call (pass an empty set
+// when there are no automations).
 func (e *Engine) SetExports(exports []*Export) {
 	index := map[string]map[string][]*Export{}
 	targets := map[string]*Export{}
@@ -434,6 +435,12 @@ func Document(body, extra []byte) any {
 // ---- delivery ----
 
 func (e *Engine) deliverLoop(ctx context.Context) {
+	// Until the automations are known, every queue would look orphaned.
+	select {
+	case <-ctx.Done():
+		return
+	case <-e.configured:
+	}
 	sem := make(chan struct{}, e.opts.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -73,6 +73,9 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Unlock()
 	if block != nil {
 		block(n, req)
+		if req.Context().Err() != nil {
+			return // the client gave up: it never saw an answer
+		}
 	}
 	r.mu.Lock()
 	status := http.StatusOK

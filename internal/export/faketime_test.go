@@ -84,6 +84,7 @@ type fakeEnv struct {
 	rcv   *memReceiver
 	logs  *logBuffer
 	start time.Time
+	stop  func() // stops the first engine
 }
 
 // newFakeEnv must be called inside the bubble (see inBubble); the engine
@@ -91,21 +92,29 @@ type fakeEnv struct {
 func newFakeEnv(t *testing.T, st store.Store, opts export.Options, script func(n int, id string) (int, http.Header)) *fakeEnv {
 	t.Helper()
 	f := &fakeEnv{t: t, st: st, rcv: &memReceiver{script: script}, logs: &logBuffer{}, start: time.Now()}
-	factory := func(a *export.Action) (export.Sink, error) {
-		return logicapp.New(logicapp.Options{URI: a.Config.(string), Transport: f.rcv})
-	}
-	f.eng = export.New(st, factory, slog.New(slog.NewTextHandler(f.logs, nil)), opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { f.eng.Run(ctx); close(done) }()
+	f.eng, f.stop = f.runEngine(opts)
 	t.Cleanup(func() {
-		cancel()
-		<-done
 		if strings.Contains(f.logs.String(), fakeSig) {
 			t.Errorf("the signature leaked into the logs")
 		}
 	})
 	return f
+}
+
+// runEngine starts an engine over the env's store and receiver; it stops
+// at stop or when the test ends.
+func (f *fakeEnv) runEngine(opts export.Options) (eng *export.Engine, stop func()) {
+	factory := func(a *export.Action) (export.Sink, error) {
+		return logicapp.New(logicapp.Options{URI: a.Config.(string), Transport: f.rcv})
+	}
+	eng = export.New(f.st, factory, slog.New(slog.NewTextHandler(f.logs, nil)), opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { eng.Run(ctx); close(done) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	f.t.Cleanup(stop)
+	return eng, stop
 }
 
 func (f *fakeEnv) uri(name string) string {
@@ -162,7 +171,7 @@ func gaps(as []attempt) []time.Duration {
 // poll interval after they are due.
 func TestFakeTimeRetrySpacingFollowsBackoff(t *testing.T) {
 	inBubble(t, func(t *testing.T, st store.Store) {
-		const poll = 250 * time.Millisecond
+		const poll = 500 * time.Millisecond
 		b := export.Backoff{Initial: time.Second, Max: 8 * time.Second}
 		f := newFakeEnv(t, st, export.Options{Backoff: b, Poll: poll}, func(n int, id string) (int, http.Header) {
 			if n <= 7 {
@@ -196,7 +205,7 @@ func TestFakeTimeRetrySpacingFollowsBackoff(t *testing.T) {
 // Retry-After (seconds or an HTTP date) is a floor under the backoff.
 func TestFakeTimeRetryAfterIsAFloor(t *testing.T) {
 	inBubble(t, func(t *testing.T, st store.Store) {
-		const poll = time.Second
+		const poll = 2 * time.Second
 		var dateAt time.Time
 		f := newFakeEnv(t, st, export.Options{Backoff: export.Backoff{Initial: 10 * time.Second, Max: time.Minute}, Poll: poll},
 			func(n int, id string) (int, http.Header) {
