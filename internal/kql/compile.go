@@ -999,4 +999,3 @@ func (c *compiler) mvExpand(in *relation, o *MvExpandOp, en *env) (*relation, er
 	}
 	return &relation{sql: sql, cols: out}, nil
 }
-

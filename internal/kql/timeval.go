@@ -23,7 +23,7 @@ const (
 	// starts weeks on Mondays.
 	epochOffset int64 = 62135596800 * ticksPerSecond
 
-	minTicks = -epochOffset                                   // 0001-01-01T00:00:00Z
+	minTicks = -epochOffset                                     // 0001-01-01T00:00:00Z
 	maxTicks = 253402300799*ticksPerSecond + ticksPerSecond - 1 // 9999-12-31T23:59:59.9999999Z
 )
 
