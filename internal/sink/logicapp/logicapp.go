@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -70,8 +71,10 @@ func secretsOf(raw string, u *url.URL) []string {
 		}
 	}
 	if u.User != nil {
-		out = append(out, u.User.String())
-		if pw, ok := u.User.Password(); ok {
+		// The HTTP client sends userinfo as Basic authorization.
+		pw, _ := u.User.Password()
+		out = append(out, u.User.String(), base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
+		if pw != "" {
 			out = append(out, pw)
 		}
 	}
