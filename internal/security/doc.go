@@ -1,5 +1,16 @@
-// Package security holds Sluice's security records and the pure logic
-// around them: no HTTP, no storage.
+// Package security holds Sluice's security records, the pure logic around
+// them, and the store-backed service that keeps them:
+//
+//   - Service and Writer (service.go, writer.go): assessments, custom
+//     assessment metadata, sub-assessments and alerts in the store, every
+//     change appended to the event log in the same transaction, and the
+//     secure score and compliance recomputed once per batch from running
+//     per-subscription counters (aggregate.go); Snapshot implements the
+//     export snapshot source.
+//   - Handlers (http.go): the ARM routes the armsecurity clients use, and
+//     the NDJSON ingestion parsers and batch (ingest.go).
+//
+// The rest of the package is pure (no HTTP, no storage):
 //
 //   - Record types in the REST shapes the armsecurity clients read: Alert
 //     (2022-01-01), Assessment (2025-05-04/2021-06-01), AssessmentMetadata,
