@@ -1,7 +1,9 @@
 package security_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -125,6 +127,65 @@ func TestRoutes_need_rights(t *testing.T) {
 		resp, out := e.Do(tt.method, tt.path, tok, body)
 		if resp.StatusCode != http.StatusForbidden || servertest.ErrorCode(out) != "AuthorizationFailed" {
 			t.Errorf("%s %s: %d %s", tt.method, tt.path, resp.StatusCode, out)
+		}
+	}
+}
+
+// TestRoutes_paging follows nextLink through assessment, alert and
+// compliance lists one item at a time.
+func TestRoutes_paging(t *testing.T) {
+	e := newEnv(t)
+	var lines []string
+	for i := range 3 {
+		lines = append(lines, assessmentLine(security.AssessmentID(e.vm(i), systemUpdates), "Healthy"),
+			alertLine(e.vm(i), "page-"+string(rune('a'+i)), "Low"))
+	}
+	e.mustIngest(lines...)
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/subscriptions/" + e.sub + "/providers/Microsoft.Security/assessments?api-version=2025-05-04&$top=1", 3},
+		{"/subscriptions/" + e.sub + "/providers/Microsoft.Security/alerts?api-version=2022-01-01&$top=1", 3},
+		{"/subscriptions/" + e.sub + "/providers/Microsoft.Security/regulatoryComplianceStandards?api-version=2019-01-01-preview&$top=1", 4},
+		{"/providers/Microsoft.Security/secureScoreControlDefinitions?api-version=2020-01-01&$top=4", 15},
+	} {
+		seen := map[string]bool{}
+		next := tc.path
+		for pages := 0; next != ""; pages++ {
+			if pages > 20 {
+				t.Fatalf("%s: too many pages", tc.path)
+			}
+			resp, body := e.Do(http.MethodGet, next, e.Token, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %d %s", next, resp.StatusCode, body)
+			}
+			var page struct {
+				Value []struct {
+					ID string `json:"id"`
+				} `json:"value"`
+				NextLink string `json:"nextLink"`
+			}
+			if err := json.Unmarshal(body, &page); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range page.Value {
+				if seen[v.ID] {
+					t.Errorf("%s: %s listed twice", tc.path, v.ID)
+				}
+				seen[v.ID] = true
+			}
+			next = ""
+			if page.NextLink != "" {
+				u, err := url.Parse(page.NextLink)
+				if err != nil {
+					t.Fatal(err)
+				}
+				next = u.RequestURI()
+			}
+		}
+		if len(seen) != tc.want {
+			t.Errorf("%s: %d items, want %d", tc.path, len(seen), tc.want)
 		}
 	}
 }
