@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
+	"unique"
 
 	"sluice/internal/armid"
 	"sluice/internal/export"
@@ -50,16 +52,38 @@ func Compile(a *Automation) (*export.Export, error) {
 		Subscription: id.Subscription,
 		Enabled:      a.Properties.IsEnabled,
 		Sources:      m.Sources(),
-		Match:        m.Match,
-		NeedsDoc:     m.NeedsDoc,
+		Match:        m.match,
+		NeedsDoc:     m.needsDoc,
 	}
-	for _, s := range a.Properties.Scopes {
-		x.Scopes = append(x.Scopes, armid.Key(s.ScopePath))
-	}
+	x.Scopes = internScopes(a.Properties.Scopes)
 	for i, act := range a.Properties.Actions {
 		x.Actions = append(x.Actions, compileAction(key, i, act))
 	}
 	return x, nil
+}
+
+// scopeLists interns scope lists: automations with the same scopes (those
+// of one subscription, typically) share one list and its strings, which
+// keeps the engine's per-event scope checks in cache. Lists are never
+// modified.
+var (
+	scopeListsMu sync.Mutex
+	scopeLists   = map[unique.Handle[string]][]string{}
+)
+
+func internScopes(scopes []Scope) []string {
+	keys := make([]string, len(scopes))
+	for i, s := range scopes {
+		keys[i] = armid.Key(s.ScopePath)
+	}
+	h := unique.Make(strings.Join(keys, "\n"))
+	scopeListsMu.Lock()
+	defer scopeListsMu.Unlock()
+	if l, ok := scopeLists[h]; ok {
+		return l
+	}
+	scopeLists[h] = keys
+	return keys
 }
 
 func compileAction(key string, i int, a Action) *export.Action {

@@ -3,6 +3,7 @@ package automation
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -20,30 +21,78 @@ import (
 type Document struct {
 	body, extra []byte
 	cache       []cached
+	outcomes    []outcome
 	tree        any
 	decoded     bool
+
+	// An index of the body's top-level members, built as far as lookups
+	// needed it: lookups resume the scan where the last one stopped.
+	top      []member
+	topState uint8 // topUnscanned, topScanning, topComplete or topNotObject
+	topPos   int   // where the scan resumes
+	topSkip  bool  // topPos is at a value not yet skipped
+
+	cacheBuf   [4]cached
+	outcomeBuf [6]outcome
+	topBuf     [12]member
+}
+
+const (
+	topUnscanned = iota
+	topScanning
+	topComplete
+	topNotObject
+)
+
+// member is a top-level property: its raw name body[ks:ke] and the start
+// of its value.
+type member struct {
+	ks, ke, val int32
+	esc         bool
 }
 
 type cached struct {
-	path string
+	path int32
 	val  value
+}
+
+type outcome struct {
+	group int32
+	match bool
+}
+
+func (d *Document) outcome(group int32) (bool, bool) {
+	for _, o := range d.outcomes {
+		if o.group == group {
+			return o.match, true
+		}
+	}
+	return false, false
+}
+
+func (d *Document) remember(group int32, match bool) {
+	if d.outcomes == nil {
+		d.outcomes = d.outcomeBuf[:0]
+	}
+	d.outcomes = append(d.outcomes, outcome{group, match})
 }
 
 // NewDocument wraps an event's body and extra fields; it is the engine's
 // document builder (export.Options.Document).
+// Bodies of 2 GB or more (beyond int32 offsets) are not indexed.
 func NewDocument(body, extra []byte) any { return &Document{body: body, extra: extra} }
 
 // lookup resolves a path to the value the rules compare.
 func (d *Document) lookup(p *Path) value {
 	for i := range d.cache {
-		if d.cache[i].path == p.text {
+		if d.cache[i].path == p.id {
 			return d.cache[i].val
 		}
 	}
 	var v value
 	if p.steps != nil {
 		var top bool
-		v, top = rawLookup(d.body, p.steps)
+		v, top = d.bodyLookup(p.steps)
 		if !top && len(d.extra) > 0 {
 			v, _ = rawLookup(d.extra, p.steps)
 		}
@@ -57,10 +106,109 @@ func (d *Document) lookup(p *Path) value {
 		}
 	}
 	if d.cache == nil {
-		d.cache = make([]cached, 0, 4)
+		d.cache = d.cacheBuf[:0]
 	}
-	d.cache = append(d.cache, cached{p.text, v})
+	d.cache = append(d.cache, cached{p.id, v})
 	return v
+}
+
+// bodyLookup resolves simple steps in the body through the top-level
+// index; top is false when the body is an object without the first
+// property.
+func (d *Document) bodyLookup(steps []step) (value, bool) {
+	if steps[0].isIdx || len(d.body) >= math.MaxInt32 {
+		return rawLookup(d.body, steps)
+	}
+	at, found := d.topMember(steps[0].key, steps[0].ascii)
+	if d.topState == topNotObject {
+		return value{}, true
+	}
+	if !found {
+		return value{}, false
+	}
+	return walkRaw(d.body, at, steps[1:]), true
+}
+
+// topMember finds a top-level property of the body: an exact match
+// first, else the case-insensitive match with the smallest name.
+func (d *Document) topMember(key string, ascii bool) (int, bool) {
+	b := d.body
+	if d.topState == topUnscanned {
+		i := skipWS(b, 0)
+		if i < len(b) && b[i] == '{' {
+			d.topState, d.topPos, d.top = topScanning, i+1, d.topBuf[:0]
+		} else {
+			d.topState = topNotObject
+		}
+	}
+	if d.topState == topNotObject {
+		return 0, false
+	}
+	for _, m := range d.top {
+		if d.memberIs(m, key) {
+			return int(m.val), true
+		}
+	}
+	for d.topState == topScanning {
+		i := d.topPos
+		if d.topSkip {
+			next, ok := skipValue(b, i)
+			if !ok {
+				d.topState = topComplete
+				break
+			}
+			i, d.topSkip = next, false
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			d.topState = topComplete
+			break
+		}
+		switch b[i] {
+		case ',':
+			d.topPos = i + 1
+			continue
+		case '"':
+		default: // '}' or malformed
+			d.topState = topComplete
+			continue
+		}
+		end, ok := scanString(b, i)
+		if !ok {
+			d.topState = topComplete
+			break
+		}
+		j := skipWS(b, end+1)
+		if j >= len(b) || b[j] != ':' {
+			d.topState = topComplete
+			break
+		}
+		j = skipWS(b, j+1)
+		m := member{ks: int32(i + 1), ke: int32(end), val: int32(j), esc: bytes.IndexByte(b[i+1:end], '\\') >= 0}
+		d.top = append(d.top, m)
+		d.topPos, d.topSkip = j, true
+		if d.memberIs(m, key) {
+			return j, true
+		}
+	}
+	at, best := -1, ""
+	for _, m := range d.top {
+		if !mayFold(b[m.ks:m.ke], key, ascii) {
+			continue
+		}
+		if name, ok := stringAt(b, int(m.ks)-1, int(m.ke)); ok && strings.EqualFold(name, key) && (at < 0 || name < best) {
+			at, best = int(m.val), name
+		}
+	}
+	return at, at >= 0
+}
+
+func (d *Document) memberIs(m member, key string) bool {
+	if !m.esc {
+		return string(d.body[m.ks:m.ke]) == key
+	}
+	name, ok := stringAt(d.body, int(m.ks)-1, int(m.ke))
+	return ok && name == key
 }
 
 // decodeDocument decodes body with the extra fields added at the top level
@@ -149,31 +297,39 @@ func rawLookup(b []byte, steps []step) (v value, top bool) {
 	}
 	if b[i] != '{' || steps[0].isIdx {
 		top = true
+	} else {
+		at, ok := objectMember(b, i, steps[0].key, steps[0].ascii)
+		if !ok {
+			return value{}, false
+		}
+		i, steps, top = at, steps[1:], true
 	}
-	for n, s := range steps {
+	return walkRaw(b, i, steps), top
+}
+
+// walkRaw resolves steps from the value at b[i].
+func walkRaw(b []byte, i int, steps []step) value {
+	for _, s := range steps {
 		if i >= len(b) {
-			return value{}, top
+			return value{}
 		}
 		var ok bool
 		if s.isIdx {
 			if b[i] != '[' {
-				return value{}, top
+				return value{}
 			}
 			i, ok = arrayElem(b, i, s.index)
 		} else {
 			if b[i] != '{' {
-				return value{}, top
+				return value{}
 			}
-			i, ok = objectMember(b, i, s.key)
-			if ok && n == 0 {
-				top = true
-			}
+			i, ok = objectMember(b, i, s.key, s.ascii)
 		}
 		if !ok {
-			return value{}, top
+			return value{}
 		}
 	}
-	return readValue(b, i), top
+	return readValue(b, i)
 }
 
 func skipWS(b []byte, i int) int {
@@ -188,14 +344,14 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// scanString reads the string starting at b[i] == '"'. It returns the
-// index of the closing quote and whether the content holds escapes.
-func scanString(b []byte, i int) (end int, esc bool, ok bool) {
+// scanString reads the string starting at b[i] == '"' and returns the
+// index of its closing quote.
+func scanString(b []byte, i int) (end int, ok bool) {
 	j := i + 1
 	for j <= len(b) {
 		k := bytes.IndexByte(b[j:], '"')
 		if k < 0 {
-			return 0, false, false
+			return 0, false
 		}
 		q := j + k
 		n := 0
@@ -203,17 +359,19 @@ func scanString(b []byte, i int) (end int, esc bool, ok bool) {
 			n++
 		}
 		if n%2 == 0 {
-			return q, bytes.IndexByte(b[i+1:q], '\\') >= 0, true
+			return q, true
 		}
 		j = q + 1
 	}
-	return 0, false, false
+	return 0, false
 }
 
-// stringAt returns the content of the string at b[i] (unescaped).
-func stringAt(b []byte, i, end int, esc bool) (string, bool) {
-	if !esc {
-		return string(b[i+1 : end]), true
+// stringAt returns the content of the string b[i:end+1] (quotes
+// included), unescaped.
+func stringAt(b []byte, i, end int) (string, bool) {
+	raw := b[i+1 : end]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw), true
 	}
 	var s string
 	if err := json.Unmarshal(b[i:end+1], &s); err != nil {
@@ -222,6 +380,9 @@ func stringAt(b []byte, i, end int, esc bool) (string, bool) {
 	return s, true
 }
 
+// structural marks the bytes that matter when skipping a composite value.
+var structural = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
+
 // skipValue returns the index just after the value starting at b[i].
 func skipValue(b []byte, i int) (int, bool) {
 	if i >= len(b) {
@@ -229,14 +390,19 @@ func skipValue(b []byte, i int) (int, bool) {
 	}
 	switch b[i] {
 	case '"':
-		end, _, ok := scanString(b, i)
+		end, ok := scanString(b, i)
 		return end + 1, ok
 	case '{', '[':
 		depth := 0
 		for i < len(b) {
-			switch b[i] {
+			c := b[i]
+			if !structural[c] {
+				i++
+				continue
+			}
+			switch c {
 			case '"':
-				end, _, ok := scanString(b, i)
+				end, ok := scanString(b, i)
 				if !ok {
 					return 0, false
 				}
@@ -244,7 +410,7 @@ func skipValue(b []byte, i int) (int, bool) {
 				continue
 			case '{', '[':
 				depth++
-			case '}', ']':
+			default:
 				depth--
 				if depth == 0 {
 					return i + 1, true
@@ -276,7 +442,7 @@ func isDelim(c byte) bool {
 // objectMember finds the value of property key in the object at b[i] ==
 // '{': an exact match first; otherwise the case-insensitive match with the
 // smallest name.
-func objectMember(b []byte, i int, key string) (int, bool) {
+func objectMember(b []byte, i int, key string, keyASCII bool) (int, bool) {
 	i++
 	foldAt, foldName := -1, ""
 	for {
@@ -294,7 +460,7 @@ func objectMember(b []byte, i int, key string) (int, bool) {
 		default:
 			return 0, false
 		}
-		end, esc, ok := scanString(b, i)
+		end, ok := scanString(b, i)
 		if !ok {
 			return 0, false
 		}
@@ -304,25 +470,19 @@ func objectMember(b []byte, i int, key string) (int, bool) {
 			return 0, false
 		}
 		i = skipWS(b, i+1)
-		var exact bool
-		var name string
-		if !esc {
-			raw := b[ks+1 : end]
-			exact = string(raw) == key
-			if !exact && equalFoldBytes(raw, key) {
-				name = string(raw)
-			}
-		} else if s, ok := stringAt(b, ks, end, true); ok {
-			exact = s == key
-			if !exact && strings.EqualFold(s, key) {
-				name = s
-			}
-		}
-		if exact {
+		raw := b[ks+1 : end]
+		if string(raw) == key {
 			return i, true
 		}
-		if name != "" && (foldAt < 0 || name < foldName) {
-			foldAt, foldName = i, name
+		if mayFold(raw, key, keyASCII) {
+			if name, ok := stringAt(b, ks, end); ok && (name == key || strings.EqualFold(name, key)) {
+				if name == key {
+					return i, true
+				}
+				if foldAt < 0 || name < foldName {
+					foldAt, foldName = i, name
+				}
+			}
 		}
 		next, ok := skipValue(b, i)
 		if !ok {
@@ -332,14 +492,14 @@ func objectMember(b []byte, i int, key string) (int, bool) {
 	}
 }
 
-// equalFoldBytes compares case-insensitively, without allocating when
-// both sides are ASCII.
-func equalFoldBytes(raw []byte, key string) bool {
+// mayFold is a cheap filter: could the raw (still escaped) name equal key
+// case-insensitively? ASCII names of another length never do.
+func mayFold(raw []byte, key string, keyASCII bool) bool {
 	if len(raw) == len(key) {
 		for j := 0; j < len(raw); j++ {
 			c, d := raw[j], key[j]
-			if c|d >= 0x80 {
-				return strings.EqualFold(string(raw), key)
+			if c|d >= 0x80 || c == '\\' {
+				return true
 			}
 			if c != d && lowerASCII(c) != lowerASCII(d) {
 				return false
@@ -347,10 +507,15 @@ func equalFoldBytes(raw []byte, key string) bool {
 		}
 		return true
 	}
-	if isASCII(key) && bytes.IndexFunc(raw, func(r rune) bool { return r >= 0x80 }) < 0 {
-		return false // ASCII strings of different lengths never fold together
+	if !keyASCII {
+		return true
 	}
-	return strings.EqualFold(string(raw), key)
+	for _, c := range raw {
+		if c >= 0x80 || c == '\\' {
+			return true
+		}
+	}
+	return false
 }
 
 func lowerASCII(c byte) byte {
@@ -425,11 +590,11 @@ func readValue(b []byte, i int) value {
 	}
 	switch b[i] {
 	case '"':
-		end, esc, ok := scanString(b, i)
+		end, ok := scanString(b, i)
 		if !ok {
 			return value{}
 		}
-		s, ok := stringAt(b, i, end, esc)
+		s, ok := stringAt(b, i, end)
 		if !ok {
 			return value{}
 		}

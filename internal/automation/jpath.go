@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ohler55/ojg/jp"
 )
@@ -18,12 +19,31 @@ import (
 // the rule's operand.
 type Path struct {
 	text  string
+	id    int32  // the same for every Path with this text
 	steps []step // nil unless simple
 	expr  jp.Expr
 }
 
+// pathIDs interns path texts, so documents cache lookups by number.
+var (
+	pathIDsMu sync.Mutex
+	pathIDs   = map[string]int32{}
+)
+
+func pathID(text string) int32 {
+	pathIDsMu.Lock()
+	defer pathIDsMu.Unlock()
+	id, ok := pathIDs[text]
+	if !ok {
+		id = int32(len(pathIDs) + 1)
+		pathIDs[text] = id
+	}
+	return id
+}
+
 type step struct {
 	key   string
+	ascii bool // key is ASCII
 	index int
 	isIdx bool
 }
@@ -53,7 +73,7 @@ func CompilePath(s string) (p *Path, err error) {
 	if err != nil {
 		return nil, err
 	}
-	p = &Path{text: text, expr: x}
+	p = &Path{text: text, id: pathID(text), expr: x}
 	simple := true
 	var steps []step
 	for i, f := range x {
@@ -64,7 +84,7 @@ func CompilePath(s string) (p *Path, err error) {
 			}
 		case jp.Bracket:
 		case jp.Child:
-			steps = append(steps, step{key: string(f)})
+			steps = append(steps, step{key: string(f), ascii: isASCII(string(f))})
 		case jp.Nth:
 			steps = append(steps, step{index: int(f), isIdx: true})
 		case *jp.Proc:

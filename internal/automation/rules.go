@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -284,32 +285,113 @@ func hasSuffixFold(s, f string) bool {
 type sourceRules struct {
 	all  bool
 	sets [][]*rule
+	// group identifies the rule sets by content: automations with the
+	// same rules (those the built-in policies create, say) share it, and a
+	// Document remembers the outcome per group, so an event is tested once
+	// against each distinct group whatever the number of automations.
+	group int32
 }
 
-// Matcher evaluates an automation's sources and rule sets.
+// shared interns compiled rule groups by content: signature → group.
+// Compiled rules are immutable, so automations with the same rules share
+// one copy (fewer cache misses when events meet thousands of them); the
+// table only grows with distinct rule groups, each bounded in size.
+var (
+	sharedMu sync.Mutex
+	shared   = map[string]*sourceRules{}
+	matchAll = &sourceRules{all: true}
+)
+
+func intern(sets [][]*rule) *sourceRules {
+	var b strings.Builder
+	for _, set := range sets {
+		b.WriteString("\x01")
+		for _, r := range set {
+			fmt.Fprintf(&b, "%s\x00%s\x00%d\x00%s\x00%g\x00%t\x02", r.path.text, r.typ, r.op, r.exp, r.num, r.b)
+		}
+	}
+	sig := b.String()
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	sr, ok := shared[sig]
+	if !ok {
+		sr = &sourceRules{sets: sets, group: int32(len(shared) + 1)}
+		shared[sig] = sr
+	}
+	return sr
+}
+
+// Matcher evaluates an automation's sources and rule sets. Matchers are
+// immutable and shared by automations with the same sources and rules.
 type Matcher struct {
-	sources map[string]*sourceRules // canonical event source
+	sources [numSources]*sourceRules // by index in EventSources
+	// match and needsDoc are the method values given to the engine, made
+	// once so that every automation sharing the matcher shares them.
+	match    func(source string, doc any) bool
+	needsDoc func(source string) bool
+}
+
+var (
+	matchersMu sync.Mutex
+	matchers   = map[[numSources]*sourceRules]*Matcher{}
+)
+
+const numSources = 13
+
+// sourceIndex returns the index of an event source in EventSources (-1
+// when unknown); canonical spellings take the fast path.
+func sourceIndex(s string) int {
+	switch s {
+	case "Assessments":
+		return 0
+	case "AssessmentsSnapshot":
+		return 1
+	case "SubAssessments":
+		return 2
+	case "SubAssessmentsSnapshot":
+		return 3
+	case "Alerts":
+		return 4
+	case "SecureScores":
+		return 5
+	case "SecureScoresSnapshot":
+		return 6
+	case "SecureScoreControls":
+		return 7
+	case "SecureScoreControlsSnapshot":
+		return 8
+	case "RegulatoryComplianceAssessment":
+		return 9
+	case "RegulatoryComplianceAssessmentSnapshot":
+		return 10
+	case "AttackPaths":
+		return 11
+	case "AttackPathsSnapshot":
+		return 12
+	}
+	if c, ok := CanonicalEventSource(s); ok {
+		return sourceIndex(c)
+	}
+	return -1
 }
 
 // NewMatcher compiles the sources of an automation (already validated).
 func NewMatcher(sources []Source) (*Matcher, error) {
-	m := &Matcher{sources: map[string]*sourceRules{}}
+	var all [numSources]bool
+	var sets [numSources][][]*rule
+	var seen [numSources]bool
 	for i, s := range sources {
-		name, ok := CanonicalEventSource(s.EventSource)
-		if !ok {
+		idx := sourceIndex(strings.TrimSpace(s.EventSource))
+		if idx < 0 {
 			return nil, invalid("InvalidEventSource", fmt.Sprintf("properties.sources[%d].eventSource", i), "'%s' is not a known event source.", s.EventSource)
 		}
-		sr := m.sources[name]
-		if sr == nil {
-			sr = &sourceRules{}
-			m.sources[name] = sr
-		}
+		seen[idx] = true
 		if len(s.RuleSets) == 0 {
-			sr.all = true
+			all[idx] = true
 		}
 		for j, rs := range s.RuleSets {
 			if len(rs.Rules) == 0 {
-				sr.all = true
+				all[idx] = true
 				continue
 			}
 			set := make([]*rule, 0, len(rs.Rules))
@@ -320,32 +402,42 @@ func NewMatcher(sources []Source) (*Matcher, error) {
 				}
 				set = append(set, c)
 			}
-			sr.sets = append(sr.sets, set)
+			sets[idx] = append(sets[idx], set)
 		}
 	}
-	for _, sr := range m.sources {
-		if sr.all {
-			sr.sets = nil
+	var key [numSources]*sourceRules
+	for idx := range key {
+		switch {
+		case !seen[idx]:
+		case all[idx]:
+			key[idx] = matchAll
+		default:
+			key[idx] = intern(sets[idx])
 		}
+	}
+	matchersMu.Lock()
+	defer matchersMu.Unlock()
+	m := matchers[key]
+	if m == nil {
+		m = &Matcher{sources: key}
+		m.match, m.needsDoc = m.Match, m.NeedsDoc
+		matchers[key] = m
 	}
 	return m, nil
 }
 
 func (m *Matcher) rules(source string) *sourceRules {
-	if sr, ok := m.sources[source]; ok {
-		return sr
-	}
-	if c, ok := CanonicalEventSource(source); ok {
-		return m.sources[c]
+	if i := sourceIndex(source); i >= 0 {
+		return m.sources[i]
 	}
 	return nil
 }
 
 // Sources returns the canonical event sources.
 func (m *Matcher) Sources() []string {
-	out := make([]string, 0, len(m.sources))
-	for _, s := range EventSources {
-		if m.sources[s] != nil {
+	var out []string
+	for i, s := range EventSources {
+		if m.sources[i] != nil {
 			out = append(out, s)
 		}
 	}
@@ -369,6 +461,34 @@ func (m *Matcher) Match(source string, doc any) bool {
 	if sr.all {
 		return true
 	}
+	if d, ok := doc.(*Document); ok {
+		if res, ok := d.outcome(sr.group); ok {
+			return res
+		}
+		res := sr.matchDocument(d)
+		d.remember(sr.group, res)
+		return res
+	}
+	return sr.match(doc)
+}
+
+func (sr *sourceRules) matchDocument(d *Document) bool {
+	for _, set := range sr.sets {
+		ok := true
+		for _, r := range set {
+			if !r.eval(d.lookup(r.path)) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (sr *sourceRules) match(doc any) bool {
 	for _, set := range sr.sets {
 		ok := true
 		for _, r := range set {
