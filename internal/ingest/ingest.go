@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -157,6 +158,9 @@ type pending struct {
 // Ingest parses, authorizes and commits a batch. Lines that fail to parse,
 // to be authorized or to apply are rejected individually.
 func (in *Ingestor) Ingest(ctx context.Context, body []byte) (*Result, error) {
+	if in.NewBatch == nil || in.Authz == nil || in.Store == nil {
+		return nil, errors.New("ingest: the ingestor needs a store, an authorizer and a batch")
+	}
 	now := time.Now().UTC()
 	if in.Now != nil {
 		now = in.Now().UTC()
