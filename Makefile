@@ -12,6 +12,7 @@ build:
 
 test: vet staticcheck
 	$(GO) test -race -count=1 ./...
+	cd test/armsecurity013 && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
