@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/security/armsecurity"
 	"github.com/google/go-cmp/cmp"
@@ -190,7 +190,7 @@ func testSDKClientLifecycle(t *testing.T, env *servertest.Env, sub string) {
 	for _, name := range names {
 		sent := fullAutomation(sub, actions[name])
 		var raw *http.Response
-		res, err := client.CreateOrUpdate(runtime.WithCaptureResponse(ctx, &raw), rg, name, sent, nil)
+		res, err := client.CreateOrUpdate(policy.WithCaptureResponse(ctx, &raw), rg, name, sent, nil)
 		if err != nil {
 			t.Fatalf("create %s: %v", name, err)
 		}
@@ -200,7 +200,7 @@ func testSDKClientLifecycle(t *testing.T, env *servertest.Env, sub string) {
 		checkRoundTrip(t, sub, sent, res.Automation, name)
 		firstETag := *res.Etag
 
-		res, err = client.CreateOrUpdate(runtime.WithCaptureResponse(ctx, &raw), rg, name, sent, nil)
+		res, err = client.CreateOrUpdate(policy.WithCaptureResponse(ctx, &raw), rg, name, sent, nil)
 		if err != nil {
 			t.Fatalf("replace %s: %v", name, err)
 		}
@@ -258,7 +258,7 @@ func testSDKClientLifecycle(t *testing.T, env *servertest.Env, sub string) {
 
 	// PATCH merges tags and replaces only the properties sent.
 	var raw *http.Response
-	upd, err := client.Update(runtime.WithCaptureResponse(ctx, &raw), rg, "ExportToEventHub", armsecurity.AutomationUpdateModel{
+	upd, err := client.Update(policy.WithCaptureResponse(ctx, &raw), rg, "ExportToEventHub", armsecurity.AutomationUpdateModel{
 		Tags:       map[string]*string{"team": to.Ptr("blue")},
 		Properties: &armsecurity.AutomationProperties{IsEnabled: to.Ptr(false)},
 	}, nil)

@@ -24,7 +24,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	azruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/security/armsecurity"
 )
@@ -224,7 +223,7 @@ func TestAutomationsV013(t *testing.T) {
 	for _, name := range names {
 		body := automation("/subscriptions/"+sub, actions[name])
 		var raw *http.Response
-		res, err := client.CreateOrUpdate(azruntime.WithCaptureResponse(ctx, &raw), rg, name, body, nil)
+		res, err := client.CreateOrUpdate(policy.WithCaptureResponse(ctx, &raw), rg, name, body, nil)
 		if err != nil {
 			t.Fatalf("create %s: %v", name, err)
 		}
@@ -234,7 +233,7 @@ func TestAutomationsV013(t *testing.T) {
 		if *res.Name != name || *res.Type != "Microsoft.Security/automations" || *res.ID != resourceID(rg, "Microsoft.Security/automations/"+name) {
 			t.Errorf("create %s: name %s type %s id %s", name, *res.Name, *res.Type, *res.ID)
 		}
-		res, err = client.CreateOrUpdate(azruntime.WithCaptureResponse(ctx, &raw), rg, name, body, nil)
+		res, err = client.CreateOrUpdate(policy.WithCaptureResponse(ctx, &raw), rg, name, body, nil)
 		if err != nil || raw.StatusCode != http.StatusOK {
 			t.Fatalf("replace %s: %v (status %d)", name, err, raw.StatusCode)
 		}
