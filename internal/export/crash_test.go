@@ -52,12 +52,12 @@ func TestCrashMidStreamThenRestartDeliversEverything(t *testing.T) {
 
 	h.open()
 	// Events logged while the engine was down, before the automations are
-	// loaded again: nothing may be matched or dropped before they are.
+	// loaded again: nothing may be matched or dropped before they are (see
+	// also TestFakeTimeRestartedEngineWaitsForItsAutomations).
 	later, err := appendEvents(h.st, "later", "rg", "Assessments", 30, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * h.opts.Poll) // give a wrongly eager engine the chance to act
 	h.eng.SetExports(exports())
 	all := append(append([]string{}, want...), later...)
 	waitFor(t, "every event at both receivers", func() bool {
