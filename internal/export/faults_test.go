@@ -60,10 +60,11 @@ func TestRetryAfterIsHonouredOverHTTPS(t *testing.T) {
 	waitFor(t, "2 deliveries", func() bool { return len(h.rcv.received()) == 2 })
 	h.rcv.mu.Lock()
 	gap := h.rcv.at[1].Sub(h.rcv.at[0])
+	seen, at := append([]string(nil), h.rcv.seen...), append([]time.Time(nil), h.rcv.at...)
 	h.rcv.mu.Unlock()
 	// The backoff alone would retry within 50 ms.
 	if gap < time.Second {
-		t.Fatalf("retried %v after a 429 with Retry-After: 1", gap)
+		t.Fatalf("retried %v after a 429 with Retry-After: 1 (requests %v at %v; log:\n%s)", gap, seen, at, h.logs.String())
 	}
 }
 
