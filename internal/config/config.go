@@ -9,9 +9,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"sluice/internal/sink/workspace"
 )
 
 // Config is the whole configuration. YAML keys are the lowerCamel field names.
@@ -61,6 +64,26 @@ type Export struct {
 	SnapshotStart    string   `yaml:"snapshotStart"`
 	// CABundle is a PEM file of extra CAs trusted for HTTPS destinations.
 	CABundle string `yaml:"caBundle"`
+	// Identity is Sluice's own service identity, used for trusted-service
+	// Event Hub delivery and workspaces configured without a client secret.
+	Identity Identity `yaml:"identity"`
+	// EventHubNamespaces maps an Event Hubs namespace name (as in an
+	// eventHubResourceId) to the host[:port] trusted-service delivery
+	// dials; default <name>.servicebus.windows.net.
+	EventHubNamespaces map[string]string `yaml:"eventHubNamespaces"`
+	// Workspaces configures the Logs Ingestion API target of each
+	// workspaceResourceId a Workspace action may name.
+	Workspaces []workspace.Config `yaml:"workspaces"`
+}
+
+// Identity is a Microsoft Entra ID application (client credentials). With
+// no ClientID, Sluice's built-in issuer mints the tokens (local targets
+// that trust it).
+type Identity struct {
+	TenantID      string `yaml:"tenantId"`
+	ClientID      string `yaml:"clientId"`
+	ClientSecret  string `yaml:"clientSecret"`
+	AuthorityHost string `yaml:"authorityHost"`
 }
 
 // Auth configures the built-in token issuer.
@@ -171,6 +194,21 @@ func (c *Config) Validate() error {
 	}
 	if c.Export.SnapshotInterval < Duration(time.Second) {
 		errs = append(errs, errors.New("export.snapshotInterval: must be at least 1s"))
+	}
+	if id := c.Export.Identity; id.ClientID != "" && (id.TenantID == "" || id.ClientSecret == "") {
+		errs = append(errs, errors.New("export.identity: clientId needs tenantId and clientSecret"))
+	}
+	seen := map[string]bool{}
+	for i := range c.Export.Workspaces {
+		w := &c.Export.Workspaces[i]
+		if err := w.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("export.workspaces[%d]: %w", i, err))
+		}
+		k := strings.ToLower(w.WorkspaceResourceID)
+		if seen[k] {
+			errs = append(errs, fmt.Errorf("export.workspaces[%d]: %s is configured twice", i, w.WorkspaceResourceID))
+		}
+		seen[k] = true
 	}
 	if _, err := time.Parse(time.RFC3339, c.Export.SnapshotStart); err != nil {
 		errs = append(errs, fmt.Errorf("export.snapshotStart: %q is not an RFC 3339 time", c.Export.SnapshotStart))

@@ -17,6 +17,7 @@ import (
 	"compress/gzip"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -427,4 +428,10 @@ func readAll(r io.Reader, hint, limit int) ([]byte, error) {
 	b.Grow(hint)
 	_, err := b.ReadFrom(io.LimitReader(r, int64(limit)))
 	return b.Bytes(), err
+}
+
+// CertificatePEM returns the server's certificate in PEM form (to add to
+// a CA bundle file).
+func (s *Server) CertificatePEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
 }

@@ -14,7 +14,6 @@ import (
 
 	"sluice/internal/automation"
 	"sluice/internal/export"
-	"sluice/internal/sink/logicapp"
 )
 
 // LogicAppTarget is the sink configuration of LogicApp (and webhook-like)
@@ -49,16 +48,6 @@ func (s *Server) newEngine() error {
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		s.Engine.Collector())
 	return nil
-}
-
-// sinkFor builds the sink of an action.
-func (s *Server) sinkFor(a *export.Action) (export.Sink, error) {
-	switch cfg := a.Config.(type) {
-	case LogicAppTarget:
-		return logicapp.New(logicapp.Options{URI: cfg.URI, RootCAs: s.caPool})
-	default:
-		return nil, fmt.Errorf("action type %s has no sink in this build", a.Type)
-	}
 }
 
 func (s *Server) metricsHandler() http.Handler {
