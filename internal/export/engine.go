@@ -128,11 +128,11 @@ type Engine struct {
 	now   func() time.Time
 
 	mu      sync.RWMutex
-	index   map[string]map[string][]*Export // subscription → source (lower) → exports
-	targets map[string]*Export              // automation key → export
-	actions map[string]*Action              // action key → action
-	live    map[string]*liveSink            // action key → connected sink
-	running map[string]bool                 // action keys being delivered
+	index   map[string]map[string][]candidate // subscription → source (lower) → exports
+	targets map[string]*Export                // automation key → export
+	actions map[string]*Action                // action key → action
+	live    map[string]*liveSink              // action key → connected sink
+	running map[string]bool                   // action keys being delivered
 
 	health *healthBook
 
@@ -157,7 +157,7 @@ const cursorKey = "export-cursor"
 func New(st store.Store, sinks SinkFactory, log *slog.Logger, opts Options) *Engine {
 	opts.defaults()
 	return &Engine{store: st, sinks: sinks, log: log, opts: opts, now: time.Now,
-		index: map[string]map[string][]*Export{}, targets: map[string]*Export{}, actions: map[string]*Action{},
+		index: map[string]map[string][]candidate{}, targets: map[string]*Export{}, actions: map[string]*Action{},
 		live: map[string]*liveSink{}, running: map[string]bool{}, health: newHealthBook(st),
 		wakeMatch: make(chan struct{}, 1), wakeDeliver: make(chan struct{}, 1), configured: make(chan struct{})}
 }
@@ -167,7 +167,7 @@ func New(st store.Store, sinks SinkFactory, log *slog.Logger, opts Options) *Eng
 // matches and delivers nothing before the first call (pass an empty set
 // when there are no automations).
 func (e *Engine) SetExports(exports []*Export) {
-	index := map[string]map[string][]*Export{}
+	index := map[string]map[string][]candidate{}
 	targets := map[string]*Export{}
 	actions := map[string]*Action{}
 	for _, x := range exports {
@@ -181,11 +181,12 @@ func (e *Engine) SetExports(exports []*Export) {
 		}
 		sub := strings.ToLower(x.Subscription)
 		if index[sub] == nil {
-			index[sub] = map[string][]*Export{}
+			index[sub] = map[string][]candidate{}
 		}
+		c := candidate{x: x, scopes: foldScopes(x.Scopes)}
 		for _, src := range x.Sources {
 			s := strings.ToLower(src)
-			index[sub][s] = append(index[sub][s], x)
+			index[sub][s] = append(index[sub][s], c)
 		}
 	}
 	e.mu.Lock()
@@ -339,13 +340,13 @@ func (e *Engine) Match(ev *store.Event) []*Action {
 }
 
 func (e *Engine) matchLocked(ev *store.Event) []*Action {
-	var cands []*Export
+	var cands []candidate
 	if ev.Target != "" {
 		x := e.targets[ev.Target]
 		if x == nil || !x.Enabled || !hasSource(x, ev.Source) {
 			return nil
 		}
-		cands = []*Export{x}
+		cands = []candidate{{x: x, scopes: foldScopes(x.Scopes)}}
 	} else {
 		cands = e.index[strings.ToLower(ev.Subscription)][strings.ToLower(ev.Source)]
 	}
@@ -356,8 +357,9 @@ func (e *Engine) matchLocked(ev *store.Event) []*Action {
 	parsed := false
 	var out []*Action
 	target := scopeTarget(ev.ResourceID, ev.Subscription)
-	for _, x := range cands {
-		if !inScope(x.Scopes, target) {
+	for _, c := range cands {
+		x := c.x
+		if !inScope(c.scopes, target) {
 			continue
 		}
 		if x.Match != nil {
@@ -392,12 +394,33 @@ func scopeTarget(resourceID, subscription string) string {
 	return armid.Key(resourceID)
 }
 
+// candidate is an indexed export with its scopes case-folded.
+type candidate struct {
+	x      *Export
+	scopes []string
+}
+
+// foldScopes returns the case-folded scopes: scopes itself when they
+// already are (automations hand them over folded and shared).
+func foldScopes(scopes []string) []string {
+	for i, sc := range scopes {
+		if armid.Key(sc) != sc {
+			out := make([]string, len(scopes))
+			copy(out, scopes[:i])
+			for j := i; j < len(scopes); j++ {
+				out[j] = armid.Key(scopes[j])
+			}
+			return out
+		}
+	}
+	return scopes
+}
+
 // inScope reports whether target (case-folded, see scopeTarget) lies
-// within one of scopes, as armid.Contains does, without folding the target
-// once per scope.
-func inScope(scopes []string, target string) bool {
-	for _, s := range scopes {
-		k := armid.Key(s)
+// within one of keys (case-folded scopes, see foldScopes), as
+// armid.Contains does.
+func inScope(keys []string, target string) bool {
+	for _, k := range keys {
 		if target == k || len(target) > len(k) && target[len(k)] == '/' && target[:len(k)] == k {
 			return true
 		}
