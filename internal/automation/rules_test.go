@@ -362,3 +362,21 @@ func TestRawScannerEdges(t *testing.T) {
 		t.Errorf("json.Number = %+v", v)
 	}
 }
+
+// TestSourceIndex keeps the fast source switch in step with EventSources.
+func TestSourceIndex(t *testing.T) {
+	if len(EventSources) != numSources {
+		t.Fatalf("%d event sources, numSources %d", len(EventSources), numSources)
+	}
+	for i, s := range EventSources {
+		if got := sourceIndex(s); got != i {
+			t.Errorf("sourceIndex(%s) = %d, want %d", s, got, i)
+		}
+		if got := sourceIndex(strings.ToLower(s)); got != i {
+			t.Errorf("sourceIndex(%s) = %d, want %d", strings.ToLower(s), got, i)
+		}
+	}
+	if sourceIndex("Incidents") != -1 {
+		t.Error("unknown source indexed")
+	}
+}
