@@ -253,6 +253,7 @@ func TestFakeTimeRetryAfterIsAFloor(t *testing.T) {
 // long behind it are dead-lettered at once; a younger event gets its own
 // full MaxAge.
 func TestFakeTimeExpiryAfterDefaultMaxAge(t *testing.T) {
+	t.Parallel()
 	inBubble(t, func(t *testing.T, st store.Store) {
 		const poll = 5 * time.Minute
 		f := newFakeEnv(t, st, export.Options{Poll: poll}, func(int, string) (int, http.Header) {
@@ -326,6 +327,7 @@ func TestFakeTimeExpiryAfterDefaultMaxAge(t *testing.T) {
 // consecutive-failure count (and so the backoff) restarts whenever the head
 // of the queue was delivered, and nothing expires.
 func TestFakeTimeFlakyReceiverMakesSteadyProgress(t *testing.T) {
+	t.Parallel()
 	inBubble(t, func(t *testing.T, st store.Store) {
 		f := newFakeEnv(t, st, export.Options{BatchSize: 20, Poll: time.Second}, func(n int, id string) (int, http.Header) {
 			if n%3 == 0 {
@@ -383,6 +385,7 @@ func TestFakeTimePollFindsEventsWithoutNotify(t *testing.T) {
 // A connection refused for longer than the backoff cap but less than
 // MaxAge loses nothing.
 func TestFakeTimeDownForHoursLosesNothing(t *testing.T) {
+	t.Parallel()
 	inBubble(t, func(t *testing.T, st store.Store) {
 		var mu sync.Mutex
 		down := true

@@ -185,6 +185,7 @@ func TestDeletedExportQueuesAreDroppedAndNothingMoreIsDelivered(t *testing.T) {
 // With the receiver down and a large backlog, the engine reads and holds
 // one batch at a time: the backlog stays on disk.
 func TestBacklogStaysOnDiskWhileTheReceiverIsDown(t *testing.T) {
+	t.Parallel() // with the long fake-time tests: the heap check allows for their few MB
 	const (
 		events = 10000
 		pad    = 4096
