@@ -57,8 +57,8 @@ type QueueTx interface {
 	// SetActionState records retry state (Depth is maintained by the store
 	// and ignored here).
 	SetActionState(ctx context.Context, st *ActionState) error
-	// DropQueues removes every queue (and state) whose action key starts
-	// with prefix, e.g. when an automation is deleted.
+	// DropQueues removes every queue, queue state and dead letter whose
+	// action key starts with prefix, e.g. when an automation is deleted.
 	DropQueues(ctx context.Context, prefix string) error
 	// AddDeadLetter stores a dead letter and assigns its ID.
 	AddDeadLetter(ctx context.Context, d *DeadLetter) error

@@ -10,6 +10,23 @@ import (
 	"sluice/internal/store"
 )
 
+// Queue statements, prepared once when the store opens (see exec).
+const (
+	sqlEnqueue = `INSERT OR IGNORE INTO queue (action, seq, event_id, enqueued, body) VALUES (?, ?, ?, ?, ?)`
+	sqlEnqueueState = `INSERT INTO queue_state (action, depth) VALUES (?, 1)
+		ON CONFLICT (action) DO UPDATE SET depth = depth + 1`
+	sqlDequeue = `DELETE FROM queue WHERE action = ? AND seq = ?`
+	sqlDequeueState = `UPDATE queue_state SET depth = MAX(depth - ?, 0) WHERE action = ?`
+	sqlSetState = `INSERT INTO queue_state (action, attempts, next_attempt, first_failure, last_error) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (action) DO UPDATE SET attempts = excluded.attempts, next_attempt = excluded.next_attempt,
+			first_failure = excluded.first_failure, last_error = excluded.last_error`
+	sqlAddDeadLetter = `INSERT INTO dead_letters (action, seq, event_id, source, reason, attempts, failed_at, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// preparedQueries are the statements exec runs prepared.
+var preparedQueries = []string{sqlEnqueue, sqlEnqueueState, sqlDequeue, sqlDequeueState, sqlSetState, sqlAddDeadLetter}
+
 func unixNano(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -29,7 +46,7 @@ func (t *txn) Enqueue(ctx context.Context, e *store.QueueEntry) error {
 	if e.Enqueued.IsZero() {
 		e.Enqueued = time.Now().UTC()
 	}
-	res, err := t.exec(ctx, `INSERT OR IGNORE INTO queue (action, seq, event_id, enqueued, body) VALUES (?, ?, ?, ?, ?)`,
+	res, err := t.exec(ctx, sqlEnqueue,
 		e.Action, e.Seq, e.EventID, e.Enqueued.UnixNano(), e.Body)
 	if err != nil {
 		return fmt.Errorf("enqueue %s/%d: %w", e.Action, e.Seq, err)
@@ -37,8 +54,7 @@ func (t *txn) Enqueue(ctx context.Context, e *store.QueueEntry) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	if _, err := t.exec(ctx, `INSERT INTO queue_state (action, depth) VALUES (?, 1)
-		ON CONFLICT (action) DO UPDATE SET depth = depth + 1`, e.Action); err != nil {
+	if _, err := t.exec(ctx, sqlEnqueueState, e.Action); err != nil {
 		return fmt.Errorf("enqueue %s: state: %w", e.Action, err)
 	}
 	return nil
@@ -48,7 +64,7 @@ func (t *txn) Enqueue(ctx context.Context, e *store.QueueEntry) error {
 func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
 	var n int64
 	for _, seq := range seqs {
-		res, err := t.exec(ctx, `DELETE FROM queue WHERE action = ? AND seq = ?`, action, seq)
+		res, err := t.exec(ctx, sqlDequeue, action, seq)
 		if err != nil {
 			return fmt.Errorf("dequeue %s/%d: %w", action, seq, err)
 		}
@@ -56,7 +72,7 @@ func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
 		n += k
 	}
 	if n > 0 {
-		if _, err := t.exec(ctx, `UPDATE queue_state SET depth = MAX(depth - ?, 0) WHERE action = ?`, n, action); err != nil {
+		if _, err := t.exec(ctx, sqlDequeueState, n, action); err != nil {
 			return fmt.Errorf("dequeue %s: state: %w", action, err)
 		}
 	}
@@ -65,9 +81,7 @@ func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
 
 // SetActionState implements store.QueueTx.
 func (t *txn) SetActionState(ctx context.Context, st *store.ActionState) error {
-	_, err := t.exec(ctx, `INSERT INTO queue_state (action, attempts, next_attempt, first_failure, last_error) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (action) DO UPDATE SET attempts = excluded.attempts, next_attempt = excluded.next_attempt,
-			first_failure = excluded.first_failure, last_error = excluded.last_error`,
+	_, err := t.exec(ctx, sqlSetState,
 		st.Action, st.Attempts, unixNano(st.NextAttempt), unixNano(st.FirstFailure), st.LastError)
 	if err != nil {
 		return fmt.Errorf("set state of %s: %w", st.Action, err)
@@ -81,7 +95,8 @@ func (t *txn) DropQueues(ctx context.Context, prefix string) error {
 	if !ok || prefix == "" {
 		return errors.New("drop queues: empty prefix")
 	}
-	for _, q := range []string{`DELETE FROM queue WHERE action >= ? AND action < ?`, `DELETE FROM queue_state WHERE action >= ? AND action < ?`} {
+	for _, q := range []string{`DELETE FROM queue WHERE action >= ? AND action < ?`, `DELETE FROM queue_state WHERE action >= ? AND action < ?`,
+		`DELETE FROM dead_letters WHERE action >= ? AND action < ?`} {
 		if _, err := t.exec(ctx, q, prefix, hi); err != nil {
 			return fmt.Errorf("drop queues %s: %w", prefix, err)
 		}
@@ -94,8 +109,7 @@ func (t *txn) AddDeadLetter(ctx context.Context, d *store.DeadLetter) error {
 	if d.FailedAt.IsZero() {
 		d.FailedAt = time.Now().UTC()
 	}
-	res, err := t.exec(ctx, `INSERT INTO dead_letters (action, seq, event_id, source, reason, attempts, failed_at, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, d.Action, d.Seq, d.EventID, d.Source, d.Reason, d.Attempts, d.FailedAt.UnixNano(), d.Body)
+	res, err := t.exec(ctx, sqlAddDeadLetter, d.Action, d.Seq, d.EventID, d.Source, d.Reason, d.Attempts, d.FailedAt.UnixNano(), d.Body)
 	if err != nil {
 		return fmt.Errorf("add dead letter: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -42,6 +43,9 @@ type DB struct {
 	// ck is the checkpointer's own connection.
 	ck     *sql.DB
 	ckDone chan struct{}
+	// written is set by each commit and cleared by the checkpointer, which
+	// stays idle while nothing is written.
+	written atomic.Bool
 }
 
 // walSafetyPages is the WAL size (pages) at which the writer checkpoints
@@ -62,7 +66,9 @@ func (db *DB) checkpointer() {
 		case <-db.closing:
 			return
 		case <-t.C:
-			db.ck.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			if db.written.Swap(false) {
+				db.ck.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			}
 		}
 	}
 }
@@ -215,6 +221,7 @@ func (db *DB) commit(batch []*request) {
 		}
 		errs[i] = t.Savepoint(req.ctx, req.fn)
 	}
+	db.written.Store(true)
 	if err := tx.Commit(); err != nil {
 		for i := range errs {
 			if errs[i] == nil {

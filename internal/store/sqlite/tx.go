@@ -13,6 +13,8 @@ import (
 
 type stmts struct {
 	put, del, event *sql.Stmt
+	// byQuery holds the prepared statements of preparedQueries.
+	byQuery map[string]*sql.Stmt
 }
 
 func (s *stmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -30,6 +32,14 @@ func (s *stmts) prepare(ctx context.Context, db *sql.DB) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
 		return fmt.Errorf("prepare event: %w", err)
 	}
+	s.byQuery = map[string]*sql.Stmt{}
+	for _, q := range preparedQueries {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %.40s…: %w", q, err)
+		}
+		s.byQuery[q] = st
+	}
 	return nil
 }
 
@@ -38,6 +48,9 @@ func (s *stmts) close() {
 		if st != nil {
 			st.Close()
 		}
+	}
+	for _, st := range s.byQuery {
+		st.Close()
 	}
 }
 
@@ -49,6 +62,8 @@ type txn struct {
 	// put, del and event are the DB's prepared statements bound to tx,
 	// made on first use and reused for the rest of the transaction.
 	put, del, event *sql.Stmt
+	// bound holds the prepared queue statements bound to tx.
+	bound map[string]*sql.Stmt
 }
 
 // stmt binds a prepared statement to the transaction once.
@@ -241,7 +256,19 @@ func shared(ctx context.Context) context.Context {
 }
 
 // exec runs a statement on the group's transaction with the request's
-// context detached (see shared).
+// context detached (see shared); the statements of preparedQueries run
+// prepared, bound to the transaction once.
 func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st, ok := t.db.stmts.byQuery[q]; ok {
+		bound := t.bound[q]
+		if bound == nil {
+			bound = t.tx.StmtContext(shared(ctx), st)
+			if t.bound == nil {
+				t.bound = map[string]*sql.Stmt{}
+			}
+			t.bound[q] = bound
+		}
+		return bound.ExecContext(shared(ctx), args...)
+	}
 	return t.tx.ExecContext(shared(ctx), q, args...)
 }

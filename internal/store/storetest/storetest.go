@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"cancelled_context_before_update", testCancelledBefore},
 		{"cancelled_context_while_queued", testCancelledQueued},
 		{"close_drains_queued_updates", testCloseDrains},
+		{"queues", testQueues},
+		{"dead_letters_and_drop", testDeadLettersAndDrop},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
