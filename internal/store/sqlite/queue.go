@@ -12,12 +12,12 @@ import (
 
 // Queue statements, prepared once when the store opens (see exec).
 const (
-	sqlEnqueue = `INSERT OR IGNORE INTO queue (action, seq, event_id, enqueued, body) VALUES (?, ?, ?, ?, ?)`
+	sqlEnqueue      = `INSERT OR IGNORE INTO queue (action, seq, event_id, enqueued, body) VALUES (?, ?, ?, ?, ?)`
 	sqlEnqueueState = `INSERT INTO queue_state (action, depth) VALUES (?, 1)
 		ON CONFLICT (action) DO UPDATE SET depth = depth + 1`
-	sqlDequeue = `DELETE FROM queue WHERE action = ? AND seq = ?`
+	sqlDequeue      = `DELETE FROM queue WHERE action = ? AND seq = ?`
 	sqlDequeueState = `UPDATE queue_state SET depth = MAX(depth - ?, 0) WHERE action = ?`
-	sqlSetState = `INSERT INTO queue_state (action, attempts, next_attempt, first_failure, last_error) VALUES (?, ?, ?, ?, ?)
+	sqlSetState     = `INSERT INTO queue_state (action, attempts, next_attempt, first_failure, last_error) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (action) DO UPDATE SET attempts = excluded.attempts, next_attempt = excluded.next_attempt,
 			first_failure = excluded.first_failure, last_error = excluded.last_error`
 	sqlAddDeadLetter = `INSERT INTO dead_letters (action, seq, event_id, source, reason, attempts, failed_at, body)
