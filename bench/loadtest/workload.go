@@ -127,12 +127,12 @@ func (w *workload) run() (*result, error) {
 	if o.kill {
 		killAt = (o.records / o.batch / 2) * o.batch
 	}
-	var restart sync.Mutex // held while the server is restarted after a kill
+	var restarting atomic.Bool // set while the server is restarted after a kill
 	start := time.Now()
 	for range o.clients {
 		wg.Go(func() {
 			for first := range batches {
-				if err := w.ingest(first, min(o.batch, o.records-first), &restart); err != nil {
+				if err := w.ingest(first, min(o.batch, o.records-first), &restarting); err != nil {
 					failed.Store(err)
 				}
 			}
@@ -146,13 +146,13 @@ func (w *workload) run() (*result, error) {
 	rssBefore := w.srv.rss()
 	for first := 0; first < o.records; first += o.batch {
 		if first == killAt {
-			restart.Lock()
+			restarting.Store(true)
 			w.srv.kill()
-			if err := w.srv.start(); err != nil {
-				restart.Unlock()
+			err := w.srv.start()
+			restarting.Store(false)
+			if err != nil {
 				return nil, fmt.Errorf("restart after kill: %w", err)
 			}
-			restart.Unlock()
 		}
 		if interval > 0 {
 			time.Sleep(time.Until(next))
@@ -214,15 +214,16 @@ func (w *workload) run() (*result, error) {
 }
 
 // ingest sends one batch, retrying while the server restarts or sheds load.
-func (w *workload) ingest(first, n int, restart *sync.Mutex) error {
+func (w *workload) ingest(first, n int, restarting *atomic.Bool) error {
 	var body bytes.Buffer
 	for i := first; i < first+n; i++ {
 		body.Write(line(i))
 		body.WriteByte('\n')
 	}
 	for attempt := 0; ; attempt++ {
-		restart.Lock()
-		restart.Unlock()
+		for restarting.Load() {
+			time.Sleep(10 * time.Millisecond)
+		}
 		sent := time.Now()
 		w.mu.Lock()
 		for i := first; i < first+n; i++ {
