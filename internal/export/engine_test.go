@@ -252,13 +252,6 @@ func (h *harness) open() {
 	h.stop = func() { once.Do(func() { cancel(); <-done; st.Close() }) }
 }
 
-// crash stops the engine without draining anything and closes the store,
-// then opens both again.
-func (h *harness) restart() {
-	h.stop()
-	h.open()
-}
-
 // newExport builds an automation with one LogicApp action per uri.
 func newExport(key, scope string, enabled bool, sources []string, uris ...string) *export.Export {
 	x := &export.Export{Key: key, ID: key, Subscription: sub, Enabled: enabled, Scopes: []string{scope}, Sources: sources}
