@@ -21,6 +21,7 @@ import (
 type Document struct {
 	body, extra []byte
 	cache       []cached
+	multi       []cachedMulti
 	outcomes    []outcome
 	tree        any
 	decoded     bool
@@ -82,29 +83,14 @@ func (d *Document) remember(group int32, match bool) {
 // Bodies of 2 GB or more (beyond int32 offsets) are not indexed.
 func NewDocument(body, extra []byte) any { return &Document{body: body, extra: extra} }
 
-// lookup resolves a path to the value the rules compare.
+// lookup resolves a simple path to the value the rules compare.
 func (d *Document) lookup(p *Path) value {
 	for i := range d.cache {
 		if d.cache[i].path == p.id {
 			return d.cache[i].val
 		}
 	}
-	var v value
-	if p.steps != nil {
-		var top bool
-		v, top = d.bodyLookup(p.steps)
-		if !top && len(d.extra) > 0 {
-			v, _ = rawLookup(d.extra, p.steps)
-		}
-	} else {
-		if !d.decoded {
-			d.tree = decodeDocument(d.body, d.extra)
-			d.decoded = true
-		}
-		if x, ok := p.first(d.tree); ok {
-			v = valueOf(x)
-		}
-	}
+	v := d.simpleLookup(p.steps)
 	if d.cache == nil {
 		d.cache = d.cacheBuf[:0]
 	}
@@ -112,26 +98,76 @@ func (d *Document) lookup(p *Path) value {
 	return v
 }
 
-// bodyLookup resolves simple steps in the body through the top-level
-// index; top is false when the body is an object without the first
-// property.
-func (d *Document) bodyLookup(steps []step) (value, bool) {
+// selected resolves a path that is not simple on the decoded document:
+// every value it selects.
+func (d *Document) selected(p *Path) []value {
+	for _, m := range d.multi {
+		if m.path == p.id {
+			return m.vals
+		}
+	}
+	if !d.decoded {
+		d.tree = decodeDocument(d.body, d.extra)
+		d.decoded = true
+	}
+	vals := valuesOf(p.all(d.tree))
+	d.multi = append(d.multi, cachedMulti{p.id, vals})
+	return vals
+}
+
+type cachedMulti struct {
+	path int32
+	vals []value
+}
+
+func valuesOf(xs []any) []value {
+	out := make([]value, len(xs))
+	for i, x := range xs {
+		out[i] = valueOf(x)
+	}
+	return out
+}
+
+// simpleLookup resolves simple steps: in the body, through its top-level
+// index, with the extra fields counting where the body lacks a name (as if
+// merged into it, as export.Document does).
+func (d *Document) simpleLookup(steps []step) value {
 	if steps[0].isIdx || len(d.body) >= math.MaxInt32 {
-		return rawLookup(d.body, steps)
+		v, top := rawLookup(d.body, steps)
+		if !top && len(d.extra) > 0 {
+			v, _ = rawLookup(d.extra, steps)
+		}
+		return v
 	}
-	at, found := d.topMember(steps[0].key, steps[0].ascii)
+	key := steps[0].key
+	at, found, name := d.topMember(key, steps[0].ascii)
 	if d.topState == topNotObject {
-		return value{}, true
+		return value{}
 	}
-	if !found {
-		return value{}, false
+	if found && name == key {
+		return walkRaw(d.body, at, steps[1:])
 	}
-	return walkRaw(d.body, at, steps[1:]), true
+	if len(d.extra) > 0 {
+		if i := skipWS(d.extra, 0); i < len(d.extra) && d.extra[i] == '{' {
+			eat, efound, ename := objectMemberName(d.extra, i, key, steps[0].ascii)
+			// An exact name in the extra fields wins over a case-folded one
+			// in the body; between case-folded names the smallest wins, the
+			// body's on a tie.
+			if efound && (ename == key || !found || ename < name) {
+				return walkRaw(d.extra, eat, steps[1:])
+			}
+		}
+	}
+	if found {
+		return walkRaw(d.body, at, steps[1:])
+	}
+	return value{}
 }
 
 // topMember finds a top-level property of the body: an exact match
-// first, else the case-insensitive match with the smallest name.
-func (d *Document) topMember(key string, ascii bool) (int, bool) {
+// first, else the case-insensitive match with the smallest name; name is
+// the property's name.
+func (d *Document) topMember(key string, ascii bool) (int, bool, string) {
 	b := d.body
 	if d.topState == topUnscanned {
 		i := skipWS(b, 0)
@@ -142,11 +178,11 @@ func (d *Document) topMember(key string, ascii bool) (int, bool) {
 		}
 	}
 	if d.topState == topNotObject {
-		return 0, false
+		return 0, false, ""
 	}
 	for _, m := range d.top {
 		if d.memberIs(m, key) {
-			return int(m.val), true
+			return int(m.val), true, key
 		}
 	}
 	for d.topState == topScanning {
@@ -188,7 +224,7 @@ func (d *Document) topMember(key string, ascii bool) (int, bool) {
 		d.top = append(d.top, m)
 		d.topPos, d.topSkip = j, true
 		if d.memberIs(m, key) {
-			return j, true
+			return j, true, key
 		}
 	}
 	at, best := -1, ""
@@ -200,7 +236,7 @@ func (d *Document) topMember(key string, ascii bool) (int, bool) {
 			at, best = int(m.val), name
 		}
 	}
-	return at, at >= 0
+	return at, at >= 0, best
 }
 
 func (d *Document) memberIs(m member, key string) bool {
@@ -443,41 +479,47 @@ func isDelim(c byte) bool {
 // '{': an exact match first; otherwise the case-insensitive match with the
 // smallest name.
 func objectMember(b []byte, i int, key string, keyASCII bool) (int, bool) {
+	at, ok, _ := objectMemberName(b, i, key, keyASCII)
+	return at, ok
+}
+
+// objectMemberName is objectMember that also returns the name found.
+func objectMemberName(b []byte, i int, key string, keyASCII bool) (int, bool, string) {
 	i++
 	foldAt, foldName := -1, ""
 	for {
 		i = skipWS(b, i)
 		if i >= len(b) {
-			return 0, false
+			return 0, false, ""
 		}
 		switch b[i] {
 		case '}':
-			return foldAt, foldAt >= 0
+			return foldAt, foldAt >= 0, foldName
 		case ',':
 			i++
 			continue
 		case '"':
 		default:
-			return 0, false
+			return 0, false, ""
 		}
 		end, ok := scanString(b, i)
 		if !ok {
-			return 0, false
+			return 0, false, ""
 		}
 		ks := i
 		i = skipWS(b, end+1)
 		if i >= len(b) || b[i] != ':' {
-			return 0, false
+			return 0, false, ""
 		}
 		i = skipWS(b, i+1)
 		raw := b[ks+1 : end]
 		if string(raw) == key {
-			return i, true
+			return i, true, key
 		}
 		if mayFold(raw, key, keyASCII) {
 			if name, ok := stringAt(b, ks, end); ok && (name == key || strings.EqualFold(name, key)) {
 				if name == key {
-					return i, true
+					return i, true, key
 				}
 				if foldAt < 0 || name < foldName {
 					foldAt, foldName = i, name
@@ -486,7 +528,7 @@ func objectMember(b []byte, i int, key string, keyASCII bool) (int, bool) {
 		}
 		next, ok := skipValue(b, i)
 		if !ok {
-			return 0, false
+			return 0, false, ""
 		}
 		i = next
 	}

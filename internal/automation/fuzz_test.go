@@ -161,6 +161,9 @@ func hasDuplicateKeys(doc []byte) bool {
 	}
 }
 
+// fuzzExtra plays the rule-only fields of an alert.
+var fuzzExtra = []byte(`{"ProductComponentName":"Storage","Version":"3.0","severity":"low","SEVERITY":"x","a":{"b":[2]},"n":"5","Techniques":["T1"]}`)
+
 // FuzzJPath compiles propertyJPath values and evaluates them on documents:
 // no panic, every rejection a 400 from the rule compiler, and the lazy raw
 // Document agrees with the decoded document the engine would otherwise use.
@@ -183,17 +186,19 @@ func FuzzJPath(f *testing.F) {
 						mustBe400(t, "compileRule", err)
 						continue
 					}
-					raw := r.eval(resolve(NewDocument([]byte(body), nil), r.path))
-					if !utf8.ValidString(body) || hasDuplicateKeys([]byte(body)) {
-						continue
-					}
-					var v any
-					if json.Unmarshal([]byte(body), &v) != nil {
-						continue
-					}
-					dec := r.eval(resolve(export.Document([]byte(body), nil), r.path))
-					if raw != dec {
-						t.Fatalf("path %q %s %s %q on %s: raw %v, decoded %v", path, typ, op, exp, body, raw, dec)
+					for _, extra := range [][]byte{nil, fuzzExtra} {
+						raw := r.test(NewDocument([]byte(body), extra))
+						if !utf8.ValidString(body) || hasDuplicateKeys([]byte(body)) {
+							continue
+						}
+						var v any
+						if json.Unmarshal([]byte(body), &v) != nil {
+							continue
+						}
+						dec := r.test(export.Document([]byte(body), extra))
+						if raw != dec {
+							t.Fatalf("path %q %s %s %q on %s + %s: raw %v, decoded %v", path, typ, op, exp, body, extra, raw, dec)
+						}
 					}
 				}
 			}

@@ -15,8 +15,8 @@ import (
 // by walking the document, matching a property name exactly or, when no
 // property has exactly that name, case-insensitively. Other paths
 // (wildcards, slices, unions, filters, recursive descent) are evaluated by
-// ojg on a decoded document, with exact names; the first value selected is
-// the rule's operand.
+// ojg on a decoded document, with exact names; a rule on such a path is
+// true when any value selected passes.
 type Path struct {
 	text  string
 	id    int32  // the same for every Path with this text
@@ -102,21 +102,21 @@ func CompilePath(s string) (p *Path, err error) {
 	return p, nil
 }
 
-// first returns the first value the path selects in a decoded document.
-func (p *Path) first(doc any) (v any, ok bool) {
+// all returns the values the path selects in a decoded document (at most
+// one for a simple path).
+func (p *Path) all(doc any) (got []any) {
 	if p.steps != nil {
-		return walk(doc, p.steps)
+		if v, ok := walk(doc, p.steps); ok {
+			return []any{v}
+		}
+		return nil
 	}
 	defer func() {
 		if recover() != nil {
-			v, ok = nil, false
+			got = nil
 		}
 	}()
-	got := p.expr.Get(doc)
-	if len(got) == 0 {
-		return nil, false
-	}
-	return got[0], true
+	return p.expr.Get(doc)
 }
 
 // walk resolves simple steps in a decoded document (maps and slices).

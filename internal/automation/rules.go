@@ -476,7 +476,7 @@ func (sr *sourceRules) matchDocument(d *Document) bool {
 	for _, set := range sr.sets {
 		ok := true
 		for _, r := range set {
-			if !r.eval(d.lookup(r.path)) {
+			if !r.testDocument(d) {
 				ok = false
 				break
 			}
@@ -492,7 +492,7 @@ func (sr *sourceRules) match(doc any) bool {
 	for _, set := range sr.sets {
 		ok := true
 		for _, r := range set {
-			if !r.eval(resolve(doc, r.path)) {
+			if !r.test(doc) {
 				ok = false
 				break
 			}
@@ -504,18 +504,34 @@ func (sr *sourceRules) match(doc any) bool {
 	return false
 }
 
-// resolve looks a path up in whatever document the engine passed.
-func resolve(doc any, p *Path) value {
+// test applies the rule to whatever document the engine passed: a
+// *Document, a decoded document (export.Document) or nil. A simple path
+// names one value; for other paths the rule holds when any value selected
+// passes.
+func (r *rule) test(doc any) bool {
 	switch d := doc.(type) {
 	case *Document:
-		return d.lookup(p)
+		return r.testDocument(d)
 	case nil:
-		return value{}
+		return false
 	default:
-		x, ok := p.first(d)
-		if !ok {
-			return value{}
+		for _, x := range r.path.all(d) {
+			if r.eval(valueOf(x)) {
+				return true
+			}
 		}
-		return valueOf(x)
+		return false
 	}
+}
+
+func (r *rule) testDocument(d *Document) bool {
+	if r.path.steps != nil {
+		return r.eval(d.lookup(r.path))
+	}
+	for _, v := range d.selected(r.path) {
+		if r.eval(v) {
+			return true
+		}
+	}
+	return false
 }

@@ -24,8 +24,8 @@ func evalBoth(t *testing.T, r Rule, body, extra string) bool {
 	if extra != "" {
 		ex = []byte(extra)
 	}
-	raw := c.eval(resolve(NewDocument([]byte(body), ex), c.path))
-	dec := c.eval(resolve(export.Document([]byte(body), ex), c.path))
+	raw := c.test(NewDocument([]byte(body), ex))
+	dec := c.test(export.Document([]byte(body), ex))
 	if raw != dec {
 		t.Fatalf("rule %+v on %s: raw document says %v, decoded says %v", r, body, raw, dec)
 	}
@@ -151,6 +151,11 @@ func TestRuleSemantics(t *testing.T) {
 		{"Entities[?(@.Type == 'ip')].Address", "String", "Equals", "10.0.0.1", true},
 		{"Entities[?(@.Type == 'none')].Address", "String", "NotEquals", "x", false},
 		{"Entities[0,1].Type", "String", "Equals", "host", true},
+		{"Entities[*].Type", "String", "Equals", "ip", true}, // any value selected
+		{"Entities[*].Type", "String", "NotEquals", "host", true},
+		{"Entities[*].Type", "String", "Equals", "process", false},
+		{"obj.*.b", "String", "Equals", "deep", true},
+		{"*", "String", "Equals", "exact", true},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s %s %s %q", tc.path, tc.typ, tc.op, tc.exp), func(t *testing.T) {
@@ -179,6 +184,22 @@ func TestRuleExtraFields(t *testing.T) {
 	} {
 		if got := evalBoth(t, Rule{PropertyJPath: tc.path, PropertyType: "String", Operator: tc.op, ExpectedValue: tc.exp}, body, extra); got != tc.want {
 			t.Errorf("%s %s %q = %v, want %v", tc.path, tc.op, tc.exp, got, tc.want)
+		}
+	}
+	// An exact name among the extra fields wins over a case-folded one in
+	// the body; between case-folded names the smallest wins.
+	for _, tc := range []struct {
+		body, extra, path, want string
+	}{
+		{`{"severity":"body"}`, `{"Severity":"extra"}`, "Severity", "extra"},
+		{`{"severity":"body"}`, `{"SEVERITY":"extra"}`, "Severity", "extra"},
+		{`{"SEVERITY":"body"}`, `{"severity":"extra"}`, "Severity", "body"},
+		{`{"SEVERITY":"body"}`, `{"SEVERITY":"extra"}`, "Severity", "body"},
+		{`{"Severity":"body"}`, `{"Severity":"extra"}`, "severity", "body"},
+		{`{"x":1}`, `{"sEverity":"extra"}`, "Severity", "extra"},
+	} {
+		if !evalBoth(t, Rule{PropertyJPath: tc.path, PropertyType: "String", Operator: "Equals", ExpectedValue: tc.want}, tc.body, tc.extra) {
+			t.Errorf("%s on %s + %s: want the %s value", tc.path, tc.body, tc.extra, tc.want)
 		}
 	}
 	// The policies' match-all alert rule: Version Contains "3.".
