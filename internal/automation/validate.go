@@ -258,12 +258,16 @@ type ConnectionString struct {
 	Signature  string // SharedAccessSignature=…, instead of a key
 	EntityPath string
 	Emulator   bool // UseDevelopmentEmulator=true
+	// Transport is TransportType: "", Amqp, AmqpWebSockets or Kafka (our
+	// extension: deliver through the namespace's Kafka endpoint).
+	Transport string
 }
 
 // ParseConnectionString parses
 // Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…[;EntityPath=…]
 // (keys in any order and case; SharedAccessSignature=… instead of the key
-// pair; UseDevelopmentEmulator=true for the emulator). Its errors name the
+// pair; UseDevelopmentEmulator=true for the emulator; TransportType=Kafka
+// for the Kafka endpoint). Its errors name the
 // missing or malformed part, never a value.
 func ParseConnectionString(s string) (*ConnectionString, error) {
 	cs := &ConnectionString{}
@@ -295,8 +299,15 @@ func ParseConnectionString(s string) (*ConnectionString, error) {
 			cs.EntityPath = strings.TrimSpace(v)
 		case "usedevelopmentemulator":
 			cs.Emulator = strings.EqualFold(strings.TrimSpace(v), "true")
+		case "transporttype":
+			switch t := strings.TrimSpace(v); strings.ToLower(t) {
+			case "amqp", "amqpwebsockets", "kafka":
+				cs.Transport = t
+			default:
+				return nil, fmt.Errorf("its TransportType must be Amqp, AmqpWebSockets or Kafka")
+			}
 		default:
-			return nil, fmt.Errorf("it has a key that is not one of Endpoint, SharedAccessKeyName, SharedAccessKey, SharedAccessSignature, EntityPath, UseDevelopmentEmulator")
+			return nil, fmt.Errorf("it has a key that is not one of Endpoint, SharedAccessKeyName, SharedAccessKey, SharedAccessSignature, EntityPath, UseDevelopmentEmulator, TransportType")
 		}
 	}
 	if cs.Endpoint == "" {

@@ -1,16 +1,22 @@
 package server_test
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"sluice/internal/amqptest"
 	"sluice/internal/config"
@@ -117,6 +123,57 @@ func TestExport_EventHub_connection_string(t *testing.T) {
 	})
 	if got.MessageID == nil || got.ContentType != "application/json" {
 		t.Errorf("message id %v, content type %q", got.MessageID, got.ContentType)
+	}
+}
+
+// TestExport_EventHub_kafka_endpoint delivers through the Event Hubs Kafka
+// endpoint (TransportType=Kafka) to a Kafka broker taking SASL PLAIN with
+// "$ConnectionString", read back with a Kafka consumer.
+func TestExport_EventHub_kafka_endpoint(t *testing.T) {
+	// The SASL password is the whole connection string, which names the
+	// broker's address: choose a free port first.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cs := "Endpoint=sb://" + addr + "/;SharedAccessKeyName=send;SharedAccessKey=a2V5a2V5a2V5;EntityPath=exports;TransportType=Kafka;UseDevelopmentEmulator=true"
+	c, err := kfake.NewCluster(kfake.Ports(port), kfake.SeedTopics(2, "exports"), kfake.EnableSASL(),
+		kfake.Superuser("PLAIN", "$ConnectionString", cs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	env := servertest.New(t, servertest.WithDemo())
+	putAutomation(t, env, "ExportToKafka", map[string]any{
+		"actionType":         "EventHub",
+		"eventHubResourceId": "/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.EventHub/namespaces/local/eventhubs/exports",
+		"connectionString":   cs,
+	})
+	id := ingestAssessment(t, env, "Unhealthy")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("exports"),
+		kgo.SASL(plain.Auth{User: "$ConnectionString", Pass: cs}.AsMechanism()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for found := false; !found; {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal("the assessment's event did not reach the topic")
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if strings.EqualFold(assessmentBodyID(t, r.Value), id) {
+				found = true
+				if !strings.EqualFold(string(r.Key), vm) {
+					t.Errorf("record key %q, want the resource id", r.Key)
+				}
+			}
+		})
 	}
 }
 
