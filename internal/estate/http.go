@@ -544,6 +544,9 @@ func (h *Handlers) moveSubscription(w http.ResponseWriter, r *http.Request) erro
 // (held there or inherited from its current group), so that rights over
 // one group never pull in a subscription from elsewhere.
 func (h *Handlers) canMove(r *http.Request, subID string) error {
+	if _, err := h.Svc.Subscription(r.Context(), h.Svc.Store, subID); err != nil {
+		return err // an unknown subscription is 404, not 403
+	}
 	if h.Authz.Can(r.Context(), PermSubWrite, armid.SubscriptionID(subID)) {
 		return nil
 	}
