@@ -832,6 +832,18 @@ func joinKind(k string) string {
 	return k
 }
 
+// noAffinity wraps the left operand of a join condition in an expression,
+// which has no SQLite type affinity: the comparison then takes the right
+// column's affinity (or none), so an index on the right key, computed or
+// not, can serve it.
+func noAffinity(ref string, t Type) string {
+	switch t {
+	case String, GUID, Dynamic:
+		return "(" + ref + " || '')"
+	}
+	return "(" + ref + " + 0)"
+}
+
 func (c *compiler) join(left *relation, o *JoinOp, en *env) (*relation, error) {
 	if !c.isTabular(o.Right, en) {
 		return nil, c.errorf(o.Right.pos(), "the right side of join must be a table")
@@ -858,7 +870,7 @@ func (c *compiler) join(left *relation, o *JoinOp, en *env) (*relation, error) {
 		if lt != rt && !(lt.numeric() && rt.numeric()) {
 			return nil, c.errorf(jc.Pos, "join keys '%s' (%s) and '%s' (%s) have different types", jc.Left.Name, lt, jc.Right.Name, rt)
 		}
-		conds = append(conds, ls.ref(li)+" = "+rs.ref(ri))
+		conds = append(conds, noAffinity(ls.ref(li), lt)+" = "+rs.ref(ri))
 		lkeys = append(lkeys, li)
 		rkeys = append(rkeys, ri)
 	}
@@ -914,8 +926,12 @@ func (c *compiler) join(left *relation, o *JoinOp, en *env) (*relation, error) {
 		exprs = append(exprs, nullable(rs.ref(i), col.typ, kind == "leftouter" || kind == "fullouter"))
 		out = append(out, column{name: names.unique(col.name), typ: col.typ})
 	}
+	// The right side is materialized: its join keys are often computed
+	// (extend SubscriptionId = extract(...)), and SQLite can then index the
+	// computed values instead of recomputing them for every left row.
 	return &relation{
-		sql:  "SELECT " + selectList(exprs) + " FROM (" + leftSQL + ") AS " + la + " " + joinSQL + " (" + right.sql + ") AS " + ra + " ON " + on,
+		sql: "WITH " + ra + " AS MATERIALIZED (" + right.sql + ") SELECT " + selectList(exprs) +
+			" FROM (" + leftSQL + ") AS " + la + " " + joinSQL + " " + ra + " ON " + on,
 		cols: out,
 	}, nil
 }

@@ -39,8 +39,10 @@ func (sqliteDialect) ColumnType(t Type) string {
 	return "TEXT" // dynamic, guid
 }
 
-// CreateTable returns the statements that create t (if missing) in
-// SQLite, with its TimeGenerated index.
+// CreateTable returns the statements that create t (if missing), its
+// index on TimeGenerated (when it has that column) and t.Indexes. After
+// loading many rows, run "PRAGMA optimize" (or ANALYZE) so that the
+// planner knows the indexes' selectivity.
 func CreateTable(d Dialect, t Table) []string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (", d.Quote(t.sqlName()))
@@ -62,6 +64,17 @@ func CreateTable(d Dialect, t Table) []string {
 		}
 		stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
 			d.Quote(t.sqlName()+"_TimeGenerated"), d.Quote(t.sqlName()), cols))
+	}
+	for _, idx := range t.Indexes {
+		var cols []string
+		if t.Scope != nil {
+			cols = append(cols, d.Quote(t.Scope.Column))
+		}
+		for _, c := range idx {
+			cols = append(cols, d.Quote(c))
+		}
+		stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)",
+			d.Quote(t.sqlName()+"_"+strings.Join(idx, "_")), d.Quote(t.sqlName()), strings.Join(cols, ", ")))
 	}
 	return stmts
 }

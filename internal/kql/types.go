@@ -75,6 +75,21 @@ type Table struct {
 	// (hidden, non-KQL) column Scope.Column equals Scope.Value: one set of
 	// tables can hold several workspaces.
 	Scope *Scope
+	// Indexes are the indexes CreateTable makes besides the one on
+	// TimeGenerated, as column lists (see RecommendedIndexes).
+	Indexes [][]string
+}
+
+// RecommendedIndexes returns the extra indexes Sluice gives a Security
+// table. SecurityAlert is grouped and filtered by severity above all: an
+// index on (AlertSeverity, TimeGenerated) lets SQLite count alerts by
+// severity in index order, without sorting, for any time range.
+func RecommendedIndexes(table string) [][]string {
+	switch table {
+	case "SecurityAlert":
+		return [][]string{{"AlertSeverity", "TimeGenerated"}}
+	}
+	return nil
 }
 
 // Scope is a hidden equality filter on a table.
@@ -126,6 +141,16 @@ func NewSchema(tables ...Table) (*Schema, error) {
 				return nil, fmt.Errorf("kql: table %s: empty or duplicate column name %q", t.Name, c.Name)
 			}
 			seen[strings.ToLower(c.Name)] = true
+		}
+		for _, idx := range t.Indexes {
+			if len(idx) == 0 {
+				return nil, fmt.Errorf("kql: table %s: empty index", t.Name)
+			}
+			for _, c := range idx {
+				if _, ok := t.column(c); !ok {
+					return nil, fmt.Errorf("kql: table %s: index on unknown column %q", t.Name, c)
+				}
+			}
 		}
 		t.Columns = append([]Column(nil), t.Columns...)
 		s.tables[t.Name] = &t
