@@ -33,6 +33,26 @@ type WorkspaceTarget struct {
 	ResourceID string
 }
 
+// KafkaTarget is the topic a Kafka action produces to.
+type KafkaTarget struct {
+	Brokers            []string
+	Topic              string
+	Mechanism          string // "", PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+	Username           string
+	Password           string
+	TLS                bool
+	InsecureSkipVerify bool
+	CACertificate      string // PEM, trusted besides the server's CA pool
+}
+
+// WebhookTarget is the HTTPS endpoint a Webhook action posts to.
+type WebhookTarget struct {
+	URI        string // with its (secret) query
+	SigningKey string
+	Batch      bool
+	MaxEvents  int
+}
+
 // Compile turns a stored, validated automation (secrets in clear) into the
 // engine's form: scopes and sources for the index, the compiled rule sets,
 // and one action per destination with its sink configuration.
@@ -95,17 +115,28 @@ func compileAction(key string, i int, a Action) *export.Action {
 		out.Config = EventHubTarget{ResourceID: a.EventHubResourceID, ConnectionString: a.ConnectionString, TrustedService: a.IsTrustedServiceEnabled}
 	case ActionWorkspace:
 		out.Config = WorkspaceTarget{ResourceID: a.WorkspaceResourceID}
+	case ActionKafka:
+		out.Config = KafkaTarget{Brokers: append([]string(nil), a.Brokers...), Topic: a.Topic, Mechanism: a.SASLMechanism,
+			Username: a.SASLUsername, Password: a.SASLPassword, TLS: a.TLSEnabled, InsecureSkipVerify: a.TLSInsecureSkipVerify,
+			CACertificate: a.TLSCACertificate}
+	case ActionWebhook:
+		out.Config = WebhookTarget{URI: a.URI, SigningKey: a.SigningKey, Batch: a.Batch, MaxEvents: a.MaxEvents}
 	}
 	out.Secrets = secretParts(a)
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%t", a.ActionType, strings.ToLower(a.ResourceID()), a.Secret(), a.IsTrustedServiceEnabled)
+	switch a.ActionType {
+	case ActionKafka, ActionWebhook:
+		// Every setting of the extension types names the destination.
+		fmt.Fprintf(h, "\x00%#v", out.Config)
+	}
 	out.Fingerprint = hex.EncodeToString(h.Sum(nil)[:16])
 	return out
 }
 
 // secretParts lists the strings to redact from an action's errors: the
 // secret itself and the parts that are secret on their own (the key or
-// signature of a connection string, the query of a trigger uri).
+// signature of a connection string, the query of a trigger or webhook uri).
 func secretParts(a Action) []string {
 	s := a.Secret()
 	if s == "" {
@@ -121,14 +152,29 @@ func secretParts(a Action) []string {
 				}
 			}
 		}
+	case ActionWebhook:
+		if strings.Contains(a.URI, "?") {
+			parts = append(parts, urlSecrets(a.URI)...)
+		}
 	case ActionLogicApp:
-		if u, err := url.Parse(s); err == nil && u.RawQuery != "" {
-			parts = append(parts, u.RawQuery)
-			for _, vs := range u.Query() {
-				for _, v := range vs {
-					if len(v) >= 8 {
-						parts = append(parts, v)
-					}
+		parts = append(parts, urlSecrets(s)[1:]...)
+	}
+	return parts
+}
+
+// urlSecrets lists a uri, its query and the query's values of 8 or more
+// characters.
+func urlSecrets(s string) []string {
+	if s == "" {
+		return nil
+	}
+	parts := []string{s}
+	if u, err := url.Parse(s); err == nil && u.RawQuery != "" {
+		parts = append(parts, u.RawQuery)
+		for _, vs := range u.Query() {
+			for _, v := range vs {
+				if len(v) >= 8 {
+					parts = append(parts, v)
 				}
 			}
 		}

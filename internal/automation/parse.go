@@ -59,6 +59,27 @@ type inAction struct {
 	ConnectionString        *string `json:"connectionString"`
 	IsTrustedServiceEnabled *bool   `json:"isTrustedServiceEnabled"`
 	WorkspaceResourceID     *string `json:"workspaceResourceId"`
+	// Kafka (extension).
+	Brokers *[]string `json:"brokers"`
+	Topic   *string   `json:"topic"`
+	SASL    *inSASL   `json:"sasl"`
+	TLS     *inTLS    `json:"tls"`
+	// Webhook (extension), with URI.
+	SigningKey *string `json:"signingKey"`
+	Batch      *bool   `json:"batch"`
+	MaxEvents  *int    `json:"maxEvents"`
+}
+
+type inSASL struct {
+	Mechanism *string `json:"mechanism"`
+	Username  *string `json:"username"`
+	Password  *string `json:"password"`
+}
+
+type inTLS struct {
+	Enabled            *bool   `json:"enabled"`
+	InsecureSkipVerify *bool   `json:"insecureSkipVerify"`
+	CACertificate      *string `json:"caCertificate"`
 }
 
 // flexString accepts a JSON string, number or boolean (expectedValue is a
@@ -238,11 +259,43 @@ func applyProperties(dst *Properties, p *inProperties) error {
 				act.IsTrustedServiceEnabled = in.IsTrustedServiceEnabled != nil && *in.IsTrustedServiceEnabled
 			case ActionWorkspace:
 				act.WorkspaceResourceID = str(in.WorkspaceResourceID)
+			case ActionKafka:
+				applyKafka(&act, in)
+			case ActionWebhook:
+				act.URI, act.SigningKey = strings.TrimSpace(str(in.URI)), str(in.SigningKey)
+				act.Batch = in.Batch != nil && *in.Batch
+				if in.MaxEvents != nil {
+					act.MaxEvents = *in.MaxEvents
+				}
 			}
 			dst.Actions = append(dst.Actions, act)
 		}
 	}
 	return nil
+}
+
+// applyKafka reads a Kafka action. The SASL mechanism is made canonical
+// when it is known (Validate rejects the others).
+func applyKafka(act *Action, in *inAction) {
+	if in.Brokers != nil {
+		act.Brokers = make([]string, len(*in.Brokers))
+		for i, b := range *in.Brokers {
+			act.Brokers[i] = strings.TrimSpace(b)
+		}
+	}
+	act.Topic = strings.TrimSpace(str(in.Topic))
+	if in.SASL != nil {
+		act.SASLMechanism = strings.TrimSpace(str(in.SASL.Mechanism))
+		if c, ok := canonical(SASLMechanisms, act.SASLMechanism); ok {
+			act.SASLMechanism = c
+		}
+		act.SASLUsername, act.SASLPassword = str(in.SASL.Username), str(in.SASL.Password)
+	}
+	if in.TLS != nil {
+		act.TLSEnabled = in.TLS.Enabled != nil && *in.TLS.Enabled
+		act.TLSInsecureSkipVerify = in.TLS.InsecureSkipVerify != nil && *in.TLS.InsecureSkipVerify
+		act.TLSCACertificate = strings.TrimSpace(str(in.TLS.CACertificate))
+	}
 }
 
 // normalise fills the lists and maps the response always carries.

@@ -139,7 +139,7 @@ func (s *Service) decode(rec *store.Record) (*Automation, error) {
 		if err != nil {
 			return nil, fmt.Errorf("automation %s action %d: %w", rec.ID, i, err)
 		}
-		a.Properties.Actions[i].setSecret(plain)
+		a.Properties.Actions[i].setSealed(plain)
 	}
 	normalise(a)
 	return a, nil
@@ -150,7 +150,7 @@ func (s *Service) encode(a *Automation) ([]byte, error) {
 	hasSecret := false
 	sealed := make([]string, len(a.Properties.Actions))
 	for i := range a.Properties.Actions {
-		sec := a.Properties.Actions[i].Secret()
+		sec := a.Properties.Actions[i].sealable()
 		if sec == "" {
 			continue
 		}
@@ -195,20 +195,17 @@ func (s *Service) Get(ctx context.Context, ref Ref) (*Automation, error) {
 }
 
 // carrySecrets gives an action sent without its secret the secret of the
-// stored action of the same type and destination, so that a resource read
-// back (secrets are never returned), changed and written again keeps them.
+// stored action of the same type and destination (Action.carryFrom), so
+// that a resource read back (secrets are never returned), changed and
+// written again keeps them.
 func carrySecrets(a, cur *Automation) {
 	if cur == nil {
 		return
 	}
 	for i := range a.Properties.Actions {
 		act := &a.Properties.Actions[i]
-		if act.Secret() != "" || act.ResourceID() == "" {
-			continue
-		}
-		for _, old := range cur.Properties.Actions {
-			if old.ActionType == act.ActionType && strings.EqualFold(old.ResourceID(), act.ResourceID()) && old.Secret() != "" {
-				act.setSecret(old.Secret())
+		for j := range cur.Properties.Actions {
+			if act.carryFrom(&cur.Properties.Actions[j]) {
 				break
 			}
 		}

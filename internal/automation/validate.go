@@ -1,8 +1,12 @@
 package automation
 
 import (
+	"crypto/x509"
 	"fmt"
+	"net"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -27,6 +31,16 @@ const (
 	MaxExpectedValue   = 1024
 	MaxLocation        = 128
 	MaxKind            = 128
+	// Extension action types.
+	MaxBrokers       = 32
+	MaxTopic         = 249 // Kafka's own limit
+	MaxSASLField     = 1024
+	MaxCACertificate = 64 << 10
+	MinSigningKey    = 16
+	MaxSigningKey    = 1024
+	MaxWebhookURI    = 2048
+	DefaultMaxEvents = 100
+	MaxWebhookEvents = 1000
 )
 
 // invalid is a 400 with a code, the JSON location of the problem as
@@ -201,11 +215,135 @@ func validateActions(actions []Action) error {
 				"a Log Analytics workspace", "microsoft.operationalinsights/workspaces"); err != nil {
 				return err
 			}
+		case ActionKafka:
+			if err := validateKafka(a, target); err != nil {
+				return err
+			}
+		case ActionWebhook:
+			if err := validateWebhook(a, target); err != nil {
+				return err
+			}
 		case "":
 			return invalid("InvalidActionType", target+".actionType", "The actionType is required; valid values: %s.", strings.Join(ActionTypes, ", "))
 		default:
 			return invalid("InvalidActionType", target+".actionType", "'%s' is not a known action type; valid values: %s.", a.ActionType, strings.Join(ActionTypes, ", "))
 		}
+	}
+	return nil
+}
+
+// validateKafka checks a Kafka action: brokers host:port, a legal topic
+// name, a known SASL mechanism with its username and password, and TLS
+// options that make sense. Messages never quote the password.
+func validateKafka(a *Action, target string) error {
+	if len(a.Brokers) == 0 {
+		return invalid("InvalidKafkaBrokers", target+".brokers", "At least one broker (host:port) is required.")
+	}
+	if len(a.Brokers) > MaxBrokers {
+		return invalid("InvalidKafkaBrokers", target+".brokers", "At most %d brokers are allowed, got %d.", MaxBrokers, len(a.Brokers))
+	}
+	for j, b := range a.Brokers {
+		if err := checkHostPort(b); err != nil {
+			return invalid("InvalidKafkaBrokers", fmt.Sprintf("%s.brokers[%d]", target, j), "'%.300s' is not a broker address: %v.", b, err)
+		}
+	}
+	if err := checkTopic(a.Topic); err != nil {
+		return invalid("InvalidKafkaTopic", target+".topic", "The topic %v.", err)
+	}
+	switch {
+	case a.SASLMechanism == "":
+		if a.SASLUsername != "" || a.SASLPassword != "" {
+			return invalid("InvalidKafkaSaslMechanism", target+".sasl.mechanism",
+				"A SASL mechanism is required with a username or password; valid values: %s.", strings.Join(SASLMechanisms, ", "))
+		}
+	case !slices.Contains(SASLMechanisms, a.SASLMechanism):
+		return invalid("InvalidKafkaSaslMechanism", target+".sasl.mechanism", "'%.100s' is not a supported SASL mechanism; valid values: %s.",
+			a.SASLMechanism, strings.Join(SASLMechanisms, ", "))
+	case strings.TrimSpace(a.SASLUsername) == "":
+		return invalid("InvalidKafkaSaslUsername", target+".sasl.username", "A username is required with SASL %s.", a.SASLMechanism)
+	case len(a.SASLUsername) > MaxSASLField:
+		return invalid("InvalidKafkaSaslUsername", target+".sasl.username", "The username is longer than %d characters.", MaxSASLField)
+	case a.SASLPassword == "":
+		return invalid("InvalidKafkaSaslPassword", target+".sasl.password", "A password is required with SASL %s.", a.SASLMechanism)
+	case len(a.SASLPassword) > MaxSASLField:
+		return invalid("InvalidKafkaSaslPassword", target+".sasl.password", "The password is longer than %d characters.", MaxSASLField)
+	}
+	if !a.TLSEnabled && (a.TLSInsecureSkipVerify || a.TLSCACertificate != "") {
+		return invalid("InvalidKafkaTls", target+".tls.enabled", "insecureSkipVerify and caCertificate need tls.enabled true.")
+	}
+	if a.TLSCACertificate != "" {
+		if len(a.TLSCACertificate) > MaxCACertificate {
+			return invalid("InvalidKafkaTls", target+".tls.caCertificate", "The CA certificate is longer than %d bytes.", MaxCACertificate)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM([]byte(a.TLSCACertificate)) {
+			return invalid("InvalidKafkaTls", target+".tls.caCertificate", "The caCertificate holds no PEM certificate.")
+		}
+	}
+	return nil
+}
+
+// checkHostPort requires host:port with a host and a port in 1–65535.
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("it must be host:port")
+	}
+	if host == "" || strings.ContainsAny(host, " /\\@?#") {
+		return fmt.Errorf("the host is empty or not a host name")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("the port must be a number from 1 to 65535")
+	}
+	return nil
+}
+
+// checkTopic applies Kafka's topic name rules: 1–249 characters of
+// [a-zA-Z0-9._-], not "." or "..".
+func checkTopic(t string) error {
+	switch {
+	case t == "":
+		return fmt.Errorf("is required")
+	case len(t) > MaxTopic:
+		return fmt.Errorf("is longer than %d characters", MaxTopic)
+	case t == "." || t == "..":
+		return fmt.Errorf("must not be '.' or '..'")
+	}
+	for _, r := range t {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("'%.300s' may only contain ASCII letters, digits, '.', '_' and '-'", t)
+		}
+	}
+	return nil
+}
+
+// validateWebhook checks a Webhook action: an https uri, a signing key,
+// and maxEvents (default DefaultMaxEvents). Messages never quote the uri
+// (its query is secret) or the key.
+func validateWebhook(a *Action, target string) error {
+	if a.URI == "" {
+		return invalid("InvalidWebhookUri", target+".uri", "The webhook uri is required.")
+	}
+	if len(a.URI) > MaxWebhookURI {
+		return invalid("InvalidWebhookUri", target+".uri", "The webhook uri is longer than %d characters.", MaxWebhookURI)
+	}
+	if err := checkHTTPS(a.URI); err != nil {
+		return invalid("InvalidWebhookUri", target+".uri", "The webhook uri %v.", err)
+	}
+	if u, _ := url.Parse(a.URI); u != nil && u.Fragment != "" {
+		return invalid("InvalidWebhookUri", target+".uri", "The webhook uri must not have a fragment.")
+	}
+	switch {
+	case a.SigningKey == "":
+		return invalid("InvalidWebhookSigningKey", target+".signingKey", "A signingKey (at least %d characters) is required: every request is signed with HMAC-SHA256.", MinSigningKey)
+	case len(a.SigningKey) < MinSigningKey || len(a.SigningKey) > MaxSigningKey:
+		return invalid("InvalidWebhookSigningKey", target+".signingKey", "The signingKey must have %d to %d characters.", MinSigningKey, MaxSigningKey)
+	}
+	if a.MaxEvents == 0 {
+		a.MaxEvents = DefaultMaxEvents
+	}
+	if a.MaxEvents < 1 || a.MaxEvents > MaxWebhookEvents {
+		return invalid("InvalidWebhookMaxEvents", target+".maxEvents", "maxEvents must be from 1 to %d, got %d.", MaxWebhookEvents, a.MaxEvents)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"sluice/internal/sink/eventhub"
 	"sluice/internal/sink/kafka"
 	"sluice/internal/sink/logicapp"
+	"sluice/internal/sink/webhook"
 	"sluice/internal/sink/workspace"
 )
 
@@ -40,6 +42,10 @@ func (s *Server) sinkFor(a *export.Action) (export.Sink, error) {
 		return s.eventHubSink(cfg)
 	case automation.WorkspaceTarget:
 		return s.workspaceSink(a, cfg)
+	case automation.KafkaTarget:
+		return s.kafkaSink(cfg)
+	case automation.WebhookTarget:
+		return webhook.New(webhook.Options{URL: cfg.URI, SigningKey: cfg.SigningKey, Batch: cfg.Batch, MaxEvents: cfg.MaxEvents, RootCAs: s.caPool})
 	default:
 		return nil, fmt.Errorf("action type %s has no sink in this build", a.Type)
 	}
@@ -85,6 +91,32 @@ func (s *Server) eventHubSink(cfg automation.EventHubTarget) (export.Sink, error
 		return nil, err
 	}
 	return eventhub.New(eventhub.Options{Namespace: host, EventHub: hub, Credential: cred, TLS: tlsConf, CustomEndpoint: custom})
+}
+
+// kafkaSink produces to any Kafka cluster (the Kafka extension action).
+// With TLS, the server's CA pool (system roots plus export.caBundle) and
+// the action's own CA certificate are trusted.
+func (s *Server) kafkaSink(cfg automation.KafkaTarget) (export.Sink, error) {
+	o := kafka.Options{Brokers: cfg.Brokers, Topic: cfg.Topic, Mechanism: cfg.Mechanism, User: cfg.Username, Password: cfg.Password}
+	if cfg.TLS {
+		conf := &tls.Config{RootCAs: s.caPool, MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // the action asks for it
+		if cfg.CACertificate != "" {
+			var pool *x509.CertPool
+			if s.caPool != nil {
+				pool = s.caPool.Clone()
+			} else if sys, err := x509.SystemCertPool(); err == nil && sys != nil {
+				pool = sys
+			} else {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM([]byte(cfg.CACertificate)) {
+				return nil, fmt.Errorf("kafka: the action's tls.caCertificate holds no PEM certificate")
+			}
+			conf.RootCAs = pool
+		}
+		o.TLS = conf
+	}
+	return kafka.New(o)
 }
 
 // eventHubNames reads the namespace and hub of an Event Hub resource id.
