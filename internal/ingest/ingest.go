@@ -54,6 +54,27 @@ type Batch interface {
 	Finish(ctx context.Context) error
 }
 
+// Optimistic is a Batch that applies records without isolating each one
+// under a savepoint, which saves the store the work of a savepoint per
+// record. Its Apply still rejects a record that fails before writing
+// anything without a trace; a record that fails after part of its writes
+// makes Apply return an error wrapping ErrRollback, and the Ingestor then
+// rolls the request's writes back and applies the records again in a new
+// Batch on which it first calls Isolate.
+type Optimistic interface {
+	Batch
+	// Isolate makes every later Apply run under its own savepoint.
+	Isolate()
+}
+
+// ErrRollback, wrapped in an error of an Optimistic Batch's Apply, says the
+// record failed after part of its writes: the transaction must be rolled
+// back.
+var ErrRollback = errors.New("ingest: a record failed after part of its writes")
+
+// errIsolate ends an optimistic attempt that must be repeated isolated.
+var errIsolate = errors.New("ingest: apply the batch again with isolated records")
+
 // Preparer is a Record that can do part of its work ahead of the
 // transaction (outside the store's single writer, in parallel with other
 // requests), e.g. encode what it will most likely write.
@@ -213,19 +234,10 @@ func (in *Ingestor) Ingest(ctx context.Context, body []byte) (*Result, error) {
 		return nil, armapi.BadRequest("InvalidRequestContent", "The body holds no records; send one JSON record per line.")
 	}
 	if len(todo) > 0 {
-		applied := 0
-		err := in.Store.Update(ctx, func(tx store.Tx) error {
-			b := in.NewBatch(tx, now)
-			for _, p := range todo {
-				if err := b.Apply(ctx, p.rec); err != nil {
-					res.Results[p.idx] = reject(res.Results[p.idx].Line, p.rec.ID(), err)
-					continue
-				}
-				res.Results[p.idx].ID = p.rec.ID()
-				applied++
-			}
-			return b.Finish(ctx)
-		})
+		applied, err := in.commit(ctx, now, res, todo, false)
+		if errors.Is(err, errIsolate) {
+			applied, err = in.commit(ctx, now, res, todo, true)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("commit ingested records: %w", err)
 		}
@@ -241,6 +253,38 @@ func (in *Ingestor) Ingest(ctx context.Context, body []byte) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// commit applies the accepted records in one transaction and sets their
+// results; it returns how many were applied. Unless isolate is set, an
+// Optimistic batch applies the records without a savepoint each, and
+// errIsolate says the attempt was rolled back and must be repeated
+// isolated.
+func (in *Ingestor) commit(ctx context.Context, now time.Time, res *Result, todo []pending, isolate bool) (int, error) {
+	applied := 0
+	err := in.Store.Update(ctx, func(tx store.Tx) error {
+		applied = 0
+		b := in.NewBatch(tx, now)
+		o, optimistic := b.(Optimistic)
+		if optimistic && isolate {
+			o.Isolate()
+			optimistic = false
+		}
+		for _, p := range todo {
+			r := &res.Results[p.idx]
+			if err := b.Apply(ctx, p.rec); err != nil {
+				if optimistic && errors.Is(err, ErrRollback) {
+					return errIsolate
+				}
+				*r = reject(r.Line, p.rec.ID(), err)
+				continue
+			}
+			*r = LineResult{Line: r.Line, Status: StatusAccepted, ID: p.rec.ID()}
+			applied++
+		}
+		return b.Finish(ctx)
+	})
+	return applied, err
 }
 
 func idOf(r Record) string {

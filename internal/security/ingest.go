@@ -83,11 +83,19 @@ func (s *Service) IngestParsers() map[string]ingest.Parser {
 }
 
 // NewBatch starts an ingestion batch over tx (ingest.Ingestor.NewBatch).
+// The batch is optimistic (ingest.Optimistic): records are applied without
+// a savepoint each until Isolate.
 func (s *Service) NewBatch(tx store.Tx, now time.Time) ingest.Batch {
-	return &batch{w: s.NewWriter(tx, now)}
+	w := s.NewWriter(tx, now)
+	w.direct = true
+	return &batch{w: w}
 }
 
 type batch struct{ w *Writer }
+
+// Isolate implements ingest.Optimistic: later records run under a
+// savepoint each.
+func (b *batch) Isolate() { b.w.direct = false }
 
 func (b *batch) Apply(ctx context.Context, rec ingest.Record) error {
 	l, ok := rec.(*line)

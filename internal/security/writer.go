@@ -15,6 +15,7 @@ import (
 
 	"sluice/internal/armapi"
 	"sluice/internal/armid"
+	"sluice/internal/ingest"
 	"sluice/internal/store"
 )
 
@@ -36,6 +37,8 @@ type Writer struct {
 	// assessment codes changed (their score and compliance are recomputed).
 	changed, scored map[string]bool
 	pending         []pendingOp
+	// direct writers run each write without a savepoint (see apply).
+	direct bool
 	// Events counts the events appended.
 	Events int
 }
@@ -54,15 +57,28 @@ func (s *Service) NewWriter(tx store.Tx, now time.Time) *Writer {
 }
 
 // apply runs fn under a savepoint; the counter changes fn queued are applied
-// only when it succeeds.
+// only when it succeeds. A direct writer runs fn without a savepoint: a
+// write that fails before writing anything is rejected alone, one that
+// fails after writing returns an error wrapping ingest.ErrRollback (the
+// caller must roll the transaction back and try again isolated).
 func (w *Writer) apply(ctx context.Context, fn func() error) error {
 	w.pending = w.pending[:0]
 	events := w.Events
 	outer := w.tx
-	err := outer.Savepoint(ctx, func(tx store.Tx) error {
-		w.tx = tx
-		return fn()
-	})
+	var err error
+	if w.direct {
+		tt := &trackTx{Tx: outer}
+		w.tx = tt
+		err = fn()
+		if err != nil && tt.wrote {
+			err = fmt.Errorf("%w: %w", ingest.ErrRollback, err)
+		}
+	} else {
+		err = outer.Savepoint(ctx, func(tx store.Tx) error {
+			w.tx = tx
+			return fn()
+		})
+	}
 	w.tx = outer
 	if err != nil {
 		w.pending = w.pending[:0]
@@ -406,3 +422,60 @@ func (w *Writer) complianceEvents(ctx context.Context, sub, tenant string, prev 
 // Tx is the transaction the writer writes in (for records outside the
 // security state written atomically with it).
 func (w *Writer) Tx() store.Tx { return w.tx }
+
+// trackTx is the transaction of one direct write: it notes whether the
+// write attempted any change, which only a rollback could undo.
+type trackTx struct {
+	store.Tx
+	wrote bool
+}
+
+func (t *trackTx) Put(ctx context.Context, rec *store.Record) error {
+	t.wrote = true
+	return t.Tx.Put(ctx, rec)
+}
+
+func (t *trackTx) Delete(ctx context.Context, kind, key string) (bool, error) {
+	t.wrote = true
+	return t.Tx.Delete(ctx, kind, key)
+}
+
+func (t *trackTx) AppendEvent(ctx context.Context, ev *store.Event) error {
+	t.wrote = true
+	return t.Tx.AppendEvent(ctx, ev)
+}
+
+func (t *trackTx) Savepoint(ctx context.Context, fn func(store.Tx) error) error {
+	t.wrote = true
+	return t.Tx.Savepoint(ctx, fn)
+}
+
+func (t *trackTx) Enqueue(ctx context.Context, e *store.QueueEntry) error {
+	t.wrote = true
+	return t.Tx.Enqueue(ctx, e)
+}
+
+func (t *trackTx) Dequeue(ctx context.Context, action string, seqs []int64) error {
+	t.wrote = true
+	return t.Tx.Dequeue(ctx, action, seqs)
+}
+
+func (t *trackTx) SetActionState(ctx context.Context, st *store.ActionState) error {
+	t.wrote = true
+	return t.Tx.SetActionState(ctx, st)
+}
+
+func (t *trackTx) DropQueues(ctx context.Context, prefix string) error {
+	t.wrote = true
+	return t.Tx.DropQueues(ctx, prefix)
+}
+
+func (t *trackTx) AddDeadLetter(ctx context.Context, d *store.DeadLetter) error {
+	t.wrote = true
+	return t.Tx.AddDeadLetter(ctx, d)
+}
+
+func (t *trackTx) DeleteDeadLetter(ctx context.Context, id int64) (bool, error) {
+	t.wrote = true
+	return t.Tx.DeleteDeadLetter(ctx, id)
+}
