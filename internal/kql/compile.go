@@ -280,6 +280,9 @@ func (c *compiler) tabular(e Expr, en *env) (*relation, error) {
 		}
 	case *Pipe:
 		if !c.isTabular(x.Source, en) {
+			if id, ok := x.Source.(*Ident); ok && en.lookup(id.Name) == nil {
+				return nil, c.errorf(id.Pos, "unknown table or variable '%s'", id.Name)
+			}
 			return nil, c.errorf(x.Source.pos(), "a pipeline must start with a table, found a scalar expression")
 		}
 		r, err := c.tabular(x.Source, en)

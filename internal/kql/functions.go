@@ -95,7 +95,12 @@ func (c *compiler) call(x *Call, sc *scope) (sqlExpr, error) {
 	case "typeof":
 		return sqlExpr{}, c.errorf(x.Pos, "typeof() is only valid in extract() and mv-expand")
 	}
-	args, err := c.scalars(x, sc)
+	compiled := x
+	if x.Name == "extract" && len(x.Args) == 4 {
+		// The fourth argument is typeof(T), not a value.
+		compiled = &Call{Pos: x.Pos, Name: x.Name, Args: x.Args[:3]}
+	}
+	args, err := c.scalars(compiled, sc)
 	if err != nil {
 		return sqlExpr{}, err
 	}
@@ -312,7 +317,7 @@ func (c *compiler) builtin(x *Call, args []sqlExpr, sc *scope) (sqlExpr, error) 
 			return s, err
 		}
 		out, err := c.fn(p, "extract", String, re, g, s)
-		if err != nil || len(args) == 3 {
+		if err != nil || len(x.Args) == 3 {
 			return out, err
 		}
 		t, err := c.typeofArg(x.Args[3])

@@ -41,8 +41,9 @@ type token struct {
 	kind tokKind
 	text string // see tokKind; for tRaw the literal's type name (lower case)
 	raw  string // tRaw: the text between the parentheses
-	pos  Pos
-	end  int // byte offset just past the token
+	pos    Pos
+	end    int // byte offset just past the token
+	endPos Pos // position just past the token
 }
 
 func (t token) is(kind tokKind, text string) bool { return t.kind == kind && t.text == text }
@@ -126,6 +127,12 @@ var ops2 = []string{"==", "!=", "<>", "<=", ">=", "=~", "!~", ".."}
 
 // next returns the next token.
 func (l *lexer) next() (token, error) {
+	t, err := l.scan()
+	t.endPos = l.pos()
+	return t, err
+}
+
+func (l *lexer) scan() (token, error) {
 	l.skipSpace()
 	start := l.pos()
 	if l.off >= len(l.src) {

@@ -34,6 +34,11 @@ func Parse(src string) (*Query, error) {
 		if err != nil {
 			return nil, err
 		}
+		if t.kind == tEOF && len(toks) > 0 {
+			// Point errors at the end of the query just after its last
+			// token, not on the empty line a final newline starts.
+			t.pos = toks[len(toks)-1].endPos
+		}
 		toks = append(toks, t)
 		if t.kind == tEOF {
 			break

@@ -55,15 +55,14 @@ func (c *compiler) summarize(in *relation, o *SummarizeOp, en *env) (*relation, 
 		}
 		name := ne.Name
 		explicit := name != ""
-		if !explicit {
-			name = e.name
-			if name == "" {
-				name = names.column()
-			}
-		}
 		pos := ne.NamePos
 		if !explicit {
 			pos = ne.X.pos()
+			name = e.name
+		}
+		if name == "" {
+			name = names.column()
+			explicit = true // already unique
 		}
 		if name, err = claim(name, pos, explicit); err != nil {
 			return nil, err
@@ -107,9 +106,10 @@ func (c *compiler) summarize(in *relation, o *SummarizeOp, en *env) (*relation, 
 		if !explicit {
 			pos = ne.X.pos()
 			name = e.name
-			if name == "" {
-				name = names.column()
-			}
+		}
+		if name == "" {
+			name = names.column()
+			explicit = true // already unique
 		}
 		if name, err = claim(name, pos, explicit); err != nil {
 			return nil, err

@@ -225,3 +225,118 @@ func parseClockSpan(s string) (int64, bool) {
 	}
 	return ticks, true
 }
+
+// ParseTimespan reads the query API's "timespan": an ISO 8601 duration
+// ending now (PT1H, P1D, P7D, P1M), or an interval start/end,
+// start/duration or duration/end of RFC 3339 times.
+func ParseTimespan(s string, now time.Time) (TimeRange, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return TimeRange{}, nil
+	}
+	bad := fmt.Errorf("invalid timespan %q: want an ISO 8601 duration or interval", s)
+	first, second, interval := strings.Cut(s, "/")
+	if !interval {
+		d, ok := parseISODuration(first)
+		if !ok {
+			return TimeRange{}, bad
+		}
+		return TimeRange{Start: d.before(now), End: now}, nil
+	}
+	start, err1 := time.Parse(time.RFC3339Nano, first)
+	end, err2 := time.Parse(time.RFC3339Nano, second)
+	switch {
+	case err1 == nil && err2 == nil:
+	case err1 == nil:
+		d, ok := parseISODuration(second)
+		if !ok {
+			return TimeRange{}, bad
+		}
+		end = d.after(start)
+	case err2 == nil:
+		d, ok := parseISODuration(first)
+		if !ok {
+			return TimeRange{}, bad
+		}
+		start = d.before(end)
+	default:
+		return TimeRange{}, bad
+	}
+	if end.Before(start) {
+		return TimeRange{}, fmt.Errorf("invalid timespan %q: the end is before the start", s)
+	}
+	return TimeRange{Start: start.UTC(), End: end.UTC()}, nil
+}
+
+// isoDuration is an ISO 8601 duration: calendar parts and a clock part.
+type isoDuration struct {
+	years, months, days int
+	clock               time.Duration
+}
+
+func (d isoDuration) before(t time.Time) time.Time {
+	return t.AddDate(-d.years, -d.months, -d.days).Add(-d.clock)
+}
+
+func (d isoDuration) after(t time.Time) time.Time {
+	return t.AddDate(d.years, d.months, d.days).Add(d.clock)
+}
+
+// parseISODuration reads PnYnMnWnDTnHnMnS (fractions only on the last
+// clock part).
+func parseISODuration(s string) (isoDuration, bool) {
+	var d isoDuration
+	if len(s) < 3 || (s[0] != 'P' && s[0] != 'p') {
+		return d, false
+	}
+	s = strings.ToUpper(s[1:])
+	inTime := false
+	any := false
+	for s != "" {
+		if s[0] == 'T' {
+			if inTime {
+				return d, false
+			}
+			inTime = true
+			s = s[1:]
+			continue
+		}
+		i := 0
+		for i < len(s) && (isDigit(s[i]) || s[i] == '.') {
+			i++
+		}
+		if i == 0 || i == len(s) {
+			return d, false
+		}
+		num, unit := s[:i], s[i]
+		s = s[i+1:]
+		f, err := strconv.ParseFloat(num, 64)
+		if err != nil || f > 1e6 {
+			return d, false
+		}
+		n := int(f)
+		if !inTime && float64(n) != f {
+			return d, false
+		}
+		any = true
+		switch {
+		case !inTime && unit == 'Y':
+			d.years += n
+		case !inTime && unit == 'M':
+			d.months += n
+		case !inTime && unit == 'W':
+			d.days += 7 * n
+		case !inTime && unit == 'D':
+			d.days += n
+		case inTime && unit == 'H':
+			d.clock += time.Duration(f * float64(time.Hour))
+		case inTime && unit == 'M':
+			d.clock += time.Duration(f * float64(time.Minute))
+		case inTime && unit == 'S':
+			d.clock += time.Duration(f * float64(time.Second))
+		default:
+			return d, false
+		}
+	}
+	return d, any
+}
