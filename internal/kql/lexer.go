@@ -38,9 +38,9 @@ func (k tokKind) String() string {
 }
 
 type token struct {
-	kind tokKind
-	text string // see tokKind; for tRaw the literal's type name (lower case)
-	raw  string // tRaw: the text between the parentheses
+	kind   tokKind
+	text   string // see tokKind; for tRaw the literal's type name (lower case)
+	raw    string // tRaw: the text between the parentheses
 	pos    Pos
 	end    int // byte offset just past the token
 	endPos Pos // position just past the token
