@@ -10,6 +10,7 @@
 //	go run ./bench/loadtest -records 50000 -rate 5000 -batch 50
 //	go run ./bench/loadtest -receiver down -down-for 60s
 //	go run ./bench/loadtest -kill
+//	go run ./bench/loadtest -action webhook -records 200000
 package main
 
 import (
@@ -30,6 +31,7 @@ type options struct {
 	clients      int
 	automations  int
 	receiver     string
+	action       string
 	delay        time.Duration
 	failEvery    int64
 	downFrom     time.Duration
@@ -48,6 +50,7 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 2, "concurrent ingestion clients")
 	flag.IntVar(&o.automations, "automations", 4, "Logic App automations (one delivery queue each) taking every event")
 	flag.StringVar(&o.receiver, "receiver", "fast", "receiver behaviour: fast, slow, failing or down")
+	flag.StringVar(&o.action, "action", "logicapp", "action type: logicapp (one event per request) or webhook (NDJSON batches)")
 	flag.DurationVar(&o.delay, "delay", 5*time.Millisecond, "per-request delay of a slow receiver")
 	flag.Int64Var(&o.failEvery, "fail-every", 5, "a failing receiver answers 500 to every n-th request")
 	flag.DurationVar(&o.downFrom, "down-from", 2*time.Second, "a down receiver goes down this long after the start")
@@ -95,6 +98,9 @@ func run(o options) (*result, error) {
 		mode.DownFrom, mode.DownFor = o.downFrom, o.downFor
 	default:
 		return nil, fmt.Errorf("unknown -receiver %q", o.receiver)
+	}
+	if o.action != "logicapp" && o.action != "webhook" {
+		return nil, fmt.Errorf("unknown -action %q", o.action)
 	}
 	rcv, err := startReceiver(dir, mode)
 	if err != nil {

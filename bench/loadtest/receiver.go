@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,22 +111,40 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "injected failure", http.StatusInternalServerError)
 		return
 	}
-	var doc struct {
-		ID string `json:"id"`
+	// One event per request (Logic App), or NDJSON batches (Webhook) with
+	// the event ids in a header.
+	bodies := [][]byte{body}
+	ids := []string{req.Header.Get("X-Sluice-Event-Id")}
+	if req.Header.Get("Content-Type") == "application/x-ndjson" {
+		bodies = bytes.Split(bytes.TrimRight(body, "\n"), []byte("\n"))
+		ids = strings.Split(req.Header.Get("X-Sluice-Event-Ids"), ",")
 	}
-	if err := json.Unmarshal(body, &doc); err != nil || doc.ID == "" {
-		http.Error(w, "not an event", http.StatusBadRequest)
+	if len(ids) != len(bodies) {
+		http.Error(w, "event ids do not match the body", http.StatusBadRequest)
 		return
 	}
-	now := time.Now()
-	key := req.URL.Path + " " + req.Header.Get("X-Sluice-Event-Id")
-	r.mu.Lock()
-	if r.seen[key] == 0 {
-		r.arrivals[req.URL.Path+" "+lowerASCII(doc.ID)] = now
-	} else {
-		r.dups++
+	docs := make([]string, len(bodies))
+	for i, b := range bodies {
+		var doc struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(b, &doc); err != nil || doc.ID == "" {
+			http.Error(w, "not an event", http.StatusBadRequest)
+			return
+		}
+		docs[i] = doc.ID
 	}
-	r.seen[key]++
+	now := time.Now()
+	r.mu.Lock()
+	for i, id := range docs {
+		key := req.URL.Path + " " + ids[i]
+		if r.seen[key] == 0 {
+			r.arrivals[req.URL.Path+" "+lowerASCII(id)] = now
+		} else {
+			r.dups++
+		}
+		r.seen[key]++
+	}
 	r.mu.Unlock()
 	w.WriteHeader(http.StatusAccepted)
 }

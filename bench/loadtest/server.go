@@ -50,6 +50,7 @@ store:
 export:
   caBundle: %s
   workers: 16
+  batchSize: 500
 `, data, addr, caBundle)
 	path := filepath.Join(dir, "sluice.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

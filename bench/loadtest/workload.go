@@ -65,11 +65,7 @@ func (w *workload) setup() error {
 				"isEnabled": true,
 				"scopes":    []any{map[string]any{"scopePath": "/subscriptions/" + subscription}},
 				"sources":   []any{map[string]any{"eventSource": "Assessments"}},
-				"actions": []any{map[string]any{
-					"actionType":         "LogicApp",
-					"logicAppResourceId": fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Logic/workflows/load-%d", subscription, group, a),
-					"uri":                fmt.Sprintf("%s/workflows/load-%d/triggers/manual/paths/invoke?sig=loadtestsignature", w.rcv.url, a),
-				}},
+				"actions":   []any{w.action(a)},
 			},
 		}
 		path := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Security/automations/load-%d?api-version=2023-12-01-preview", subscription, group, a)
@@ -78,6 +74,20 @@ func (w *workload) setup() error {
 		}
 	}
 	return nil
+}
+
+// action is the destination of automation a: a Logic App (one event per
+// request) or a Webhook (NDJSON batches, signed).
+func (w *workload) action(a int) map[string]any {
+	uri := fmt.Sprintf("%s/workflows/load-%d/triggers/manual/paths/invoke?sig=loadtestsignature", w.rcv.url, a)
+	if w.o.action == "webhook" {
+		return map[string]any{"actionType": "Webhook", "uri": uri, "signingKey": "load-test-key", "batch": true, "maxEvents": 500}
+	}
+	return map[string]any{
+		"actionType":         "LogicApp",
+		"logicAppResourceId": fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Logic/workflows/load-%d", subscription, group, a),
+		"uri":                uri,
+	}
 }
 
 func resourceID(i int) string {
@@ -284,8 +294,8 @@ type result struct {
 }
 
 func (r *result) print(out io.Writer, o options) {
-	fmt.Fprintf(out, "receiver=%s automations=%d records=%d batch=%d rate=%d kill=%v\n",
-		o.receiver, o.automations, o.records, o.batch, o.rate, o.kill)
+	fmt.Fprintf(out, "action=%s receiver=%s automations=%d records=%d batch=%d rate=%d kill=%v\n",
+		o.action, o.receiver, o.automations, o.records, o.batch, o.rate, o.kill)
 	fmt.Fprintf(out, "ingested:   %.0f records/s (%d accepted, %d rejected)\n", r.ingestRate, r.accepted, r.rejected)
 	fmt.Fprintf(out, "delivered:  %.0f events/s (%d deliveries, %d duplicates)\n", r.deliverRate, r.delivered, r.duplicates)
 	fmt.Fprintf(out, "latency:    p50 %v  p99 %v  max %v (batch sent → event received)\n",

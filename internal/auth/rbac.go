@@ -15,64 +15,25 @@ import (
 // KindRoleAssignment is the store kind of role assignments.
 const KindRoleAssignment = "roleassignment"
 
-// RoleDefinition is a role: what it allows and what it carves out.
-type RoleDefinition struct {
-	ID          string   `json:"id"`
-	Name        string   `json:"roleName"`
-	Description string   `json:"description"`
-	Actions     []string `json:"actions"`
-	NotActions  []string `json:"notActions"`
-}
-
-// Built-in role ids, as Azure numbers them.
-const (
-	RoleOwner          = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-	RoleContributor    = "b24988ac-6180-42a0-ab88-20f7382dd24c"
-	RoleReader         = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
-	RoleSecurityAdmin  = "fb1c8493-542b-48eb-b624-b4c8fea62acd"
-	RoleSecurityReader = "39bc4728-0917-49c7-9d2c-d95423bc2eb4"
-)
-
-// BuiltinRoles are the role definitions every tenant has.
-var BuiltinRoles = map[string]*RoleDefinition{
-	RoleOwner: {ID: RoleOwner, Name: "Owner", Description: "Grants full access to manage all resources, including the ability to assign roles.",
-		Actions: []string{"*"}},
-	RoleContributor: {ID: RoleContributor, Name: "Contributor", Description: "Grants full access to manage all resources, but does not allow you to assign roles.",
-		Actions:    []string{"*"},
-		NotActions: []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action"}},
-	RoleReader: {ID: RoleReader, Name: "Reader", Description: "View all resources, but does not allow you to make any changes.",
-		Actions: []string{"*/read"}},
-	RoleSecurityAdmin: {ID: RoleSecurityAdmin, Name: "Security Admin", Description: "Security Admin Role",
-		Actions: []string{"Microsoft.Authorization/*/read", "Microsoft.Authorization/policyAssignments/*", "Microsoft.Authorization/policyDefinitions/*",
-			"Microsoft.Authorization/policySetDefinitions/*", "Microsoft.Insights/alertRules/*", "Microsoft.Management/managementGroups/read",
-			"Microsoft.operationalInsights/workspaces/*/read", "Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
-			"Microsoft.Security/*", "Microsoft.IoTSecurity/*", "Microsoft.Support/*"}},
-	RoleSecurityReader: {ID: RoleSecurityReader, Name: "Security Reader", Description: "Security Reader Role",
-		Actions: []string{"Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/read", "Microsoft.operationalInsights/workspaces/*/read",
-			"Microsoft.Resources/deployments/*/read", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Security/*/read",
-			"Microsoft.IoTSecurity/*/read", "Microsoft.Support/*/read", "Microsoft.Security/iotDefenderSettings/packageDownloads/action",
-			"Microsoft.Security/iotDefenderSettings/downloadManagerActivation/action", "Microsoft.Security/iotSensors/downloadResetPassword/action",
-			"Microsoft.Management/managementGroups/read"}},
-}
-
-// Allows reports whether the role grants action.
+// Allows reports whether the role grants the control-plane action: some
+// action pattern matches it and no notAction pattern does.
 func (d *RoleDefinition) Allows(action string) bool {
-	granted := false
-	for _, a := range d.Actions {
-		if wildcardMatch(a, action) {
-			granted = true
-			break
+	return matchAny(d.Actions, action) && !matchAny(d.NotActions, action)
+}
+
+// AllowsData reports whether the role grants the data-plane action (only
+// dataActions grant data actions; "*" in actions does not).
+func (d *RoleDefinition) AllowsData(action string) bool {
+	return matchAny(d.DataActions, action) && !matchAny(d.NotDataActions, action)
+}
+
+func matchAny(patterns []string, action string) bool {
+	for _, p := range patterns {
+		if wildcardMatch(p, action) {
+			return true
 		}
 	}
-	if !granted {
-		return false
-	}
-	for _, n := range d.NotActions {
-		if wildcardMatch(n, action) {
-			return false
-		}
-	}
-	return true
+	return false
 }
 
 // wildcardMatch matches an Azure action pattern ('*' matches any run of
@@ -104,6 +65,12 @@ type RoleAssignment struct {
 	PrincipalID      string `json:"principalId"`
 	TenantID         string `json:"tenantId"`
 	RoleDefinitionID string `json:"roleDefinitionId"`
+	PrincipalType    string `json:"principalType,omitempty"`
+	Description      string `json:"description,omitempty"`
+	CreatedOn        string `json:"createdOn,omitempty"`
+	UpdatedOn        string `json:"updatedOn,omitempty"`
+	CreatedBy        string `json:"createdBy,omitempty"`
+	UpdatedBy        string `json:"updatedBy,omitempty"`
 }
 
 // PrincipalKey is the store parent key of a principal's assignments.
@@ -179,7 +146,7 @@ func (a *RBAC) allowed(ctx context.Context, p *Principal, permission, scope stri
 		if !applies(ra.Scope, scope, groups) {
 			continue
 		}
-		role := BuiltinRoles[strings.ToLower(lastSegment(ra.RoleDefinitionID))]
+		role := RoleByID(ra.RoleDefinitionID)
 		if role != nil && role.Allows(permission) {
 			return true, nil
 		}

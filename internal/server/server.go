@@ -103,6 +103,9 @@ func (s *Server) init(ctx context.Context) error {
 	if err := s.initAutomations(ctx); err != nil {
 		return err
 	}
+	if err := s.initAccess(ctx); err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
