@@ -52,6 +52,10 @@ type DB struct {
 // by itself, should the checkpointer fall behind.
 const walSafetyPages = 16384
 
+// writerCacheKiB sizes the writer's page cache (cache_size pragma in
+// negative KiB): 64 MiB, room for the dirty pages of a large group.
+const writerCacheKiB = -64 << 10
+
 // checkpointEvery is the checkpointer's period.
 const checkpointEvery = 250 * time.Millisecond
 
@@ -107,7 +111,10 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	// The writer leaves checkpoints to the checkpointer up to a safety
 	// bound, so copying WAL pages back does not stall grouped commits.
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages)))
+	// Its page cache holds a whole group's dirty pages: a smaller cache
+	// spills them into the WAL in the middle of the transaction.
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages),
+		"_pragma", fmt.Sprintf("cache_size(%d)", writerCacheKiB)))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
