@@ -452,8 +452,10 @@ func (c *compiler) project(in *relation, cols []NamedExpr, en *env, extend bool)
 	if extend {
 		names = newNamer(in.cols)
 	}
-	seen := map[string]bool{}
-	for _, ne := range cols {
+	// Compile first, so that generated ColumnN names avoid every name
+	// the list gives or derives.
+	compiled := make([]sqlExpr, len(cols))
+	for i, ne := range cols {
 		e, err := c.scalar(ne.X, sc)
 		if err != nil {
 			return nil, err
@@ -465,6 +467,16 @@ func (c *compiler) project(in *relation, cols []NamedExpr, en *env, extend bool)
 			e.typ = String
 			e.konst, e.val, e.sql = true, "", ""
 		}
+		compiled[i] = e
+		if ne.Name != "" {
+			names.used[ne.Name] = true
+		} else if e.name != "" {
+			names.used[e.name] = true
+		}
+	}
+	seen := map[string]bool{}
+	for i, ne := range cols {
+		e := compiled[i]
 		name := ne.Name
 		pos := ne.NamePos
 		if name == "" {
