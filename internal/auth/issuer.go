@@ -151,6 +151,12 @@ func (i *Issuer) Audience() string { return i.audience }
 
 // Mint signs a token for a principal of a tenant valid for ttl.
 func (i *Issuer) Mint(tenant, objectID, name string, ttl time.Duration) (string, error) {
+	return i.MintApp(tenant, objectID, name, "", ttl)
+}
+
+// MintApp signs a token for an application (appid claim set) or, with an
+// empty appID, a user.
+func (i *Issuer) MintApp(tenant, objectID, name, appID string, ttl time.Duration) (string, error) {
 	if ttl <= 0 {
 		return "", fmt.Errorf("token lifetime must be positive, got %s", ttl)
 	}
@@ -165,7 +171,7 @@ func (i *Issuer) Mint(tenant, objectID, name string, ttl time.Duration) (string,
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 			ID:        uuid.NewString(),
 		},
-		TenantID: tenant, ObjectID: objectID, Name: name,
+		TenantID: tenant, ObjectID: objectID, Name: name, AppID: appID,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
 	t.Header["kid"] = i.kid
