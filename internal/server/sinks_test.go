@@ -1,28 +1,39 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"sluice/internal/amqptest"
 	"sluice/internal/config"
 	"sluice/internal/logsingesttest"
 	"sluice/internal/server"
 	"sluice/internal/server/servertest"
+	"sluice/internal/sink/kafka"
 	"sluice/internal/sink/workspace"
 	"sluice/internal/tlsutil"
 )
@@ -274,4 +285,287 @@ func TestExport_Workspace_unconfigured_shows_in_health(t *testing.T) {
 		_, body = env.Do(http.MethodGet, path, env.Token, nil)
 		return strings.Contains(string(body), "no Logs Ingestion configuration")
 	})
+}
+
+// consumeAssessment reads topic from the start with the given client
+// options until the assessment id's event arrives, and returns its record.
+func consumeAssessment(t *testing.T, addr, topic, id string, opts ...kgo.Opt) *kgo.Record {
+	t.Helper()
+	opts = append(opts, kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal("the assessment's event did not reach the topic")
+		}
+		var got *kgo.Record
+		fs.EachRecord(func(r *kgo.Record) {
+			if got == nil && strings.EqualFold(assessmentBodyID(t, r.Value), id) {
+				got = r
+			}
+		})
+		if got != nil {
+			return got
+		}
+	}
+}
+
+// TestExport_Kafka_SCRAM delivers a Kafka action to a broker taking SASL
+// SCRAM-SHA-256, read back with a Kafka consumer.
+func TestExport_Kafka_SCRAM(t *testing.T) {
+	const password = "scram-pa55word-of-the-exporter"
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "sluice-exports"), kfake.EnableSASL(),
+		kfake.Superuser("SCRAM-SHA-256", "exporter", password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	addr := c.ListenAddrs()[0]
+	env := servertest.New(t, servertest.WithDemo())
+	putAutomation(t, env, "ExportToKafkaScram", map[string]any{
+		"actionType": "kafka",
+		"brokers":    []any{addr},
+		"topic":      "sluice-exports",
+		"sasl":       map[string]any{"mechanism": "scram-sha-256", "username": "exporter", "password": password},
+	})
+	id := ingestAssessment(t, env, "Unhealthy")
+	r := consumeAssessment(t, addr, "sluice-exports", id, kgo.SASL(scram.Auth{User: "exporter", Pass: password}.AsSha256Mechanism()))
+	if !strings.EqualFold(string(r.Key), vm) {
+		t.Errorf("record key %q, want the resource id", r.Key)
+	}
+	var eventID string
+	for _, h := range r.Headers {
+		if h.Key == kafka.HeaderEventID {
+			eventID = string(h.Value)
+		}
+	}
+	if eventID == "" {
+		t.Errorf("no %s header in %v", kafka.HeaderEventID, r.Headers)
+	}
+}
+
+// TestExport_Kafka_PLAIN_TLS delivers over TLS with SASL PLAIN; the
+// broker's certificate is trusted through the action's caCertificate.
+func TestExport_Kafka_PLAIN_TLS(t *testing.T) {
+	const password = "plain-pa55word-over-tls"
+	ts := httptest.NewTLSServer(nil) // only for its certificate (127.0.0.1)
+	t.Cleanup(ts.Close)
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "secure-exports"), kfake.EnableSASL(),
+		kfake.Superuser("PLAIN", "exporter", password), kfake.TLS(&tls.Config{Certificates: ts.TLS.Certificates}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	addr := c.ListenAddrs()[0]
+	env := servertest.New(t, servertest.WithDemo())
+	putAutomation(t, env, "ExportToKafkaTLS", map[string]any{
+		"actionType": "Kafka",
+		"brokers":    []any{addr},
+		"topic":      "secure-exports",
+		"sasl":       map[string]any{"mechanism": "PLAIN", "username": "exporter", "password": password},
+		"tls":        map[string]any{"enabled": true, "caCertificate": string(certPEM)},
+	})
+	id := ingestAssessment(t, env, "Unhealthy")
+	pool := x509.NewCertPool()
+	pool.AddCert(ts.Certificate())
+	consumeAssessment(t, addr, "secure-exports", id, kgo.SASL(plain.Auth{User: "exporter", Pass: password}.AsMechanism()),
+		kgo.DialTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}))
+}
+
+// webhookReceiver is an HTTPS receiver that checks every request's
+// signature and keeps the bodies.
+type webhookReceiver struct {
+	mu       sync.Mutex
+	bodies   [][]byte
+	types    []string
+	counts   []string // X-Sluice-Event-Count
+	badSigns int
+}
+
+func (w *webhookReceiver) handler(key string) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			rw.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		m := hmac.New(sha256.New, []byte(key))
+		m.Write(body)
+		want := "sha256=" + hex.EncodeToString(m.Sum(nil))
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if !hmac.Equal([]byte(r.Header.Get("X-Sluice-Signature")), []byte(want)) || r.URL.Query().Get("code") != "query-secret-1234" {
+			w.badSigns++
+			rw.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.bodies = append(w.bodies, body)
+		w.types = append(w.types, r.Header.Get("Content-Type"))
+		w.counts = append(w.counts, r.Header.Get("X-Sluice-Event-Count"))
+		rw.WriteHeader(http.StatusOK)
+	})
+}
+
+func (w *webhookReceiver) snapshot() (bodies [][]byte, types, counts []string, badSigns int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([][]byte(nil), w.bodies...), append([]string(nil), w.types...), append([]string(nil), w.counts...), w.badSigns
+}
+
+// trustCertificate writes the certificate of an httptest TLS server to a
+// PEM file for config.Export.CABundle.
+func trustCertificate(t *testing.T, ts *httptest.Server) func(*config.Config) {
+	t.Helper()
+	bundle := filepath.Join(t.TempDir(), "receiver.pem")
+	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return func(c *config.Config) { c.Export.CABundle = bundle }
+}
+
+// TestExport_Webhook_batch delivers NDJSON batches to an HTTPS receiver
+// (trusted through export.caBundle) that verifies X-Sluice-Signature.
+func TestExport_Webhook_batch(t *testing.T) {
+	const key = "webhook-signing-key-0123456789"
+	rcv := &webhookReceiver{}
+	ts := httptest.NewTLSServer(rcv.handler(key))
+	t.Cleanup(ts.Close)
+	env := servertest.New(t, servertest.WithDemo(), trustCertificate(t, ts))
+	putAutomation(t, env, "ExportToWebhook", map[string]any{
+		"actionType": "Webhook", "uri": ts.URL + "/hooks/sluice?code=query-secret-1234", "signingKey": key, "batch": true, "maxEvents": 10,
+	})
+	id := ingestAssessment(t, env, "Unhealthy")
+	ingestAssessment(t, env, "Healthy")
+	// The demo estate's own events of the subscription arrive too.
+	idLines := func(bodies [][]byte) int {
+		n := 0
+		for _, b := range bodies {
+			for _, l := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+				if strings.EqualFold(assessmentBodyID(t, l), id) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	waitFor(t, "both events of the assessment at the receiver", func() bool { b, _, _, _ := rcv.snapshot(); return idLines(b) >= 2 })
+	bodies, types, counts, bad := rcv.snapshot()
+	if bad != 0 {
+		t.Errorf("%d requests had a wrong signature or lost the uri's query", bad)
+	}
+	multi := false
+	for i, b := range bodies {
+		lines := bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n"))
+		if types[i] != "application/x-ndjson" || !bytes.HasSuffix(b, []byte("\n")) || counts[i] != fmt.Sprint(len(lines)) || len(lines) > 10 {
+			t.Errorf("request %d: content type %q, %d lines, count header %q", i, types[i], len(lines), counts[i])
+		}
+		multi = multi || len(lines) > 1
+	}
+	if !multi {
+		t.Errorf("no request carried more than one event (%d requests)", len(bodies))
+	}
+}
+
+// TestExport_Webhook_single sends one event per request, its JSON body as is.
+func TestExport_Webhook_single(t *testing.T) {
+	const key = "another-signing-key-abcdefghij"
+	rcv := &webhookReceiver{}
+	ts := httptest.NewTLSServer(rcv.handler(key))
+	t.Cleanup(ts.Close)
+	env := servertest.New(t, servertest.WithDemo(), trustCertificate(t, ts))
+	putAutomation(t, env, "ExportToWebhookSingle", map[string]any{
+		"actionType": "webhook", "uri": ts.URL + "/in?code=query-secret-1234", "signingKey": key,
+	})
+	id := ingestAssessment(t, env, "Unhealthy")
+	found := -1
+	waitFor(t, "the event at the receiver", func() bool {
+		b, _, _, _ := rcv.snapshot()
+		for i := range b {
+			if strings.EqualFold(assessmentBodyID(t, b[i]), id) {
+				found = i
+				return true
+			}
+		}
+		return false
+	})
+	_, types, counts, bad := rcv.snapshot()
+	if bad != 0 || types[found] != "application/json" || counts[found] != "1" {
+		t.Errorf("bad signatures %d, content type %q, count %q", bad, types[found], counts[found])
+	}
+}
+
+// TestExport_extension_secrets_never_leak: a Kafka action with a wrong
+// password and a Webhook whose receiver refuses the signature show a
+// permanent error in deliveryHealth that names neither the password, the
+// signing key nor the uri's query; no automation response holds them.
+func TestExport_extension_secrets_never_leak(t *testing.T) {
+	const (
+		wrong   = "wrong-pa55word-must-not-leak"
+		right   = "right-pa55word-of-the-broker"
+		hookKey = "leaky-signing-key-must-not-leak"
+		query   = "query-secret-must-not-leak"
+	)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"), kfake.EnableSASL(),
+		kfake.Superuser("SCRAM-SHA-256", "exporter", right))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.WriteHeader(http.StatusUnauthorized) // every signature is refused
+	}))
+	t.Cleanup(ts.Close)
+	env := servertest.New(t, servertest.WithDemo(), trustCertificate(t, ts))
+	putAutomation(t, env, "LeakKafka", map[string]any{
+		"actionType": "Kafka", "brokers": []any{c.ListenAddrs()[0]}, "topic": "t",
+		"sasl": map[string]any{"mechanism": "SCRAM-SHA-256", "username": "exporter", "password": wrong},
+	})
+	putAutomation(t, env, "LeakWebhook", map[string]any{
+		"actionType": "Webhook", "uri": ts.URL + "/in?code=" + query, "signingKey": hookKey,
+	})
+	ingestAssessment(t, env, "Unhealthy")
+	var responses []string
+	get := func(name, suffix string) string {
+		path := "/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.Security/automations/" + name + suffix + "?api-version=2023-12-01-preview"
+		_, body := env.Do(http.MethodGet, path, env.Token, nil)
+		responses = append(responses, string(body))
+		return string(body)
+	}
+	waitFor(t, "the refused password in the Kafka action's health", func() bool {
+		return strings.Contains(get("LeakKafka", "/deliveryHealth"), "refused")
+	})
+	waitFor(t, "the refused request in the Webhook action's health", func() bool {
+		return strings.Contains(get("LeakWebhook", "/deliveryHealth"), "401")
+	})
+	// Permanent: the events go to the dead letters without retries.
+	for _, name := range []string{"LeakKafka", "LeakWebhook"} {
+		var h struct {
+			Actions []struct {
+				Retried      int `json:"retried"`
+				DeadLettered int `json:"deadLettered"`
+			} `json:"actions"`
+		}
+		if err := json.Unmarshal([]byte(get(name, "/deliveryHealth")), &h); err != nil || len(h.Actions) != 1 ||
+			h.Actions[0].Retried != 0 || h.Actions[0].DeadLettered == 0 {
+			t.Errorf("%s health %+v (%v): want dead letters and no retries", name, h, err)
+		}
+	}
+	get("LeakKafka", "")
+	get("LeakWebhook", "")
+	get("LeakKafka", "/deadLetters")
+	get("LeakWebhook", "/deadLetters")
+	for _, r := range responses {
+		for _, s := range []string{wrong, hookKey, query} {
+			if strings.Contains(r, s) {
+				t.Errorf("a response holds a secret (%.8s…): %.400s", s, r)
+			}
+		}
+	}
 }
