@@ -1,0 +1,96 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"sluice/internal/amqptest"
+	"sluice/internal/estate"
+	"sluice/internal/server/servertest"
+	"sluice/internal/store"
+)
+
+const (
+	otherTenant = "7c0ffee0-0000-4000-8000-00000000000b"
+	otherSub    = "7c0ffee0-5ab5-4000-8000-00000000000b"
+)
+
+// addSecondTenant stores a second tenant with one subscription (there is
+// no route that creates tenants).
+func addSecondTenant(t *testing.T, env *servertest.Env) {
+	t.Helper()
+	ctx := context.Background()
+	err := env.Server.Store.Update(ctx, func(tx store.Tx) error {
+		if err := estate.CreateTenant(ctx, tx, otherTenant, "Fabrikam"); err != nil {
+			return err
+		}
+		return estate.PutSubscription(ctx, tx, &estate.Subscription{SubscriptionID: otherSub, DisplayName: "Fabrikam SIEM",
+			TenantID: otherTenant, ManagementGroupID: otherTenant, State: "Enabled", Created: time.Now().UTC()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExport_cross_tenant_target: an automation of the default tenant
+// whose Event Hub lies in a subscription of another tenant is accepted
+// through the API and delivers with the action's own connection string.
+func TestExport_cross_tenant_target(t *testing.T) {
+	hub := amqptest.Start(t, amqptest.Options{Hub: "fabrikam-exports"})
+	env := servertest.New(t, servertest.WithDemo())
+	addSecondTenant(t, env)
+	// The target's subscription really is outside the caller's tenant.
+	resp, body := env.Do(http.MethodGet, "/subscriptions/"+otherSub+"?api-version=2022-12-01", env.Token, nil)
+	if resp.StatusCode == http.StatusOK {
+		t.Fatalf("the default tenant's administrator reads the other tenant's subscription: %s", body)
+	}
+	otherAdmin := env.TokenFor(otherTenant, "0ff1ce00-0000-4000-8000-00000000000b")
+	if resp, _ := env.Do(http.MethodGet, "/subscriptions/"+sinkSub+"?api-version=2022-12-01", otherAdmin, nil); resp.StatusCode == http.StatusOK {
+		t.Fatal("a principal of the other tenant reads the default tenant's subscription")
+	}
+
+	target := "/subscriptions/" + otherSub + "/resourceGroups/siem/providers/Microsoft.EventHub/namespaces/fabrikam/eventhubs/fabrikam-exports"
+	putAutomation(t, env, "ExportCrossTenant", map[string]any{
+		"actionType":         "EventHub",
+		"eventHubResourceId": target,
+		"connectionString":   hub.ConnectionString(),
+	})
+	path := "/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.Security/automations/ExportCrossTenant?api-version=2019-01-01-preview"
+	resp, body = env.Do(http.MethodGet, path, env.Token, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), target) {
+		t.Fatalf("get: %d %s", resp.StatusCode, body)
+	}
+	id := ingestAssessment(t, env, "Unhealthy")
+	waitFor(t, "the assessment's event on the other tenant's hub", func() bool {
+		for _, m := range hub.AllMessages() {
+			if strings.EqualFold(assessmentBodyID(t, m.Body), id) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestExport_cross_tenant_scope_refused: targets may lie in another
+// tenant, scopes may not (a scope is the automation's own subscription or
+// a resource group in it).
+func TestExport_cross_tenant_scope_refused(t *testing.T) {
+	env := servertest.New(t, servertest.WithDemo())
+	addSecondTenant(t, env)
+	body := map[string]any{
+		"location": "westeurope",
+		"properties": map[string]any{
+			"scopes":  []any{map[string]any{"scopePath": "/subscriptions/" + otherSub}},
+			"sources": []any{map[string]any{"eventSource": "Assessments"}},
+			"actions": []any{map[string]any{"actionType": "Webhook", "uri": "https://siem.fabrikam.example/in", "signingKey": "0123456789abcdef0123"}},
+		},
+	}
+	path := "/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.Security/automations/ScopeElsewhere?api-version=2023-12-01-preview"
+	resp, out := env.Do(http.MethodPut, path, env.Token, body)
+	if resp.StatusCode != http.StatusBadRequest || servertest.ErrorCode(out) != "InvalidScope" {
+		t.Fatalf("put: %d %s", resp.StatusCode, out)
+	}
+}
