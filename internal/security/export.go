@@ -361,6 +361,15 @@ type assessmentEventLinks struct {
 // ActionDelete (pass the last stored record for a Delete); snapshot marks
 // the weekly snapshot stream. Partner secrets are never included.
 func AssessmentEvent(a *Assessment, tenantID string, action Action, snapshot bool) ([]byte, error) {
+	ev, err := newAssessmentEvent(a, tenantID, action, snapshot)
+	if err != nil {
+		return nil, err
+	}
+	return ev.appendJSON(make([]byte, 0, 3072)), nil
+}
+
+// newAssessmentEvent builds the event of AssessmentEvent.
+func newAssessmentEvent(a *Assessment, tenantID string, action Action, snapshot bool) (*assessmentEvent, error) {
 	if err := checkAction(action, ActionInsert, ActionDelete); err != nil {
 		return nil, err
 	}
@@ -408,7 +417,7 @@ func AssessmentEvent(a *Assessment, tenantID string, action Action, snapshot boo
 		link = AssessmentPortalURI(key, rid)
 	}
 	ev.Properties.Links.AzurePortal = strings.TrimPrefix(strings.TrimPrefix(link, "https://"), "http://")
-	return marshal(ev)
+	return &ev, nil
 }
 
 // ---- Sub-assessments ----

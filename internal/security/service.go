@@ -365,6 +365,9 @@ func (s *Service) encodeAssessment(a *Assessment, meta *AssessmentMetadataProper
 		c.Properties.DisplayName = ""
 		v = &c
 	}
+	if v.Properties.Metadata == nil && v.Properties.PartnersData == nil {
+		return appendAssessmentREST(make([]byte, 0, 1536), v), nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode assessment: %w", err)

@@ -1,0 +1,240 @@
+package security
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// This file encodes assessments without reflection for the ingestion path:
+// the stored REST body (byte for byte what json.Marshal writes, HTML
+// escaping included) and the exported event body (what marshal writes).
+// encode_assessment_test.go compares both with encoding/json.
+
+// appendStringHTML appends s as a JSON string the way json.Marshal does:
+// as appendString, and <, > and & escaped as \u003c, \u003e and \u0026.
+func appendStringHTML(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// jsonText appends strings with or without HTML escaping.
+type jsonText bool
+
+const (
+	htmlEscaped jsonText = true
+	plainText   jsonText = false
+)
+
+func (h jsonText) str(dst []byte, s string) []byte {
+	if h {
+		return appendStringHTML(dst, s)
+	}
+	return appendString(dst, s)
+}
+
+// member appends ,"name": (the comma unless first).
+func member(dst []byte, name string, first bool) []byte {
+	if !first {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	return append(dst, '"', ':')
+}
+
+// optStr appends a string member unless s is empty (omitempty).
+func (h jsonText) optStr(dst []byte, name, s string) []byte {
+	if s == "" {
+		return dst
+	}
+	return h.str(member(dst, name, false), s)
+}
+
+func appendTime(dst []byte, t *Time) []byte {
+	dst = append(dst, '"')
+	dst = t.UTC().AppendFormat(dst, netLayout)
+	return append(dst, '"')
+}
+
+func (h jsonText) stringMap(dst []byte, m StringMap) []byte {
+	dst = append(dst, '{')
+	for i, p := range m {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = h.str(dst, p.Key)
+		dst = append(dst, ':')
+		dst = h.str(dst, p.Value)
+	}
+	return append(dst, '}')
+}
+
+func (h jsonText) strings(dst []byte, ss []string) []byte {
+	if ss == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = h.str(dst, s)
+	}
+	return append(dst, ']')
+}
+
+func (h jsonText) resourceDetails(dst []byte, d *ResourceDetails) []byte {
+	dst = h.str(append(dst, `{"source":`...), d.Source)
+	dst = h.optStr(dst, "id", d.ID)
+	dst = h.optStr(dst, "resourceName", d.ResourceName)
+	dst = h.optStr(dst, "resourceType", d.ResourceType)
+	dst = h.optStr(dst, "resourceProvider", d.ResourceProvider)
+	dst = h.optStr(dst, "nativeResourceId", d.NativeResourceID)
+	dst = h.optStr(dst, "machineName", d.MachineName)
+	dst = h.optStr(dst, "sourceComputerId", d.SourceComputerID)
+	dst = h.optStr(dst, "vmuuid", d.Vmuuid)
+	dst = h.optStr(dst, "workspaceId", d.WorkspaceID)
+	dst = h.optStr(dst, "serverName", d.ServerName)
+	dst = h.optStr(dst, "databaseName", d.DatabaseName)
+	return append(dst, '}')
+}
+
+// appendAssessmentREST appends the REST body of an assessment without
+// metadata or partner data (the caller falls back to json.Marshal for
+// those), exactly as json.Marshal(a) would.
+func appendAssessmentREST(dst []byte, a *Assessment) []byte {
+	const h = htmlEscaped
+	dst = append(dst, '{')
+	first := true
+	for _, m := range [...]struct{ name, v string }{{"id", a.ID}, {"name", a.Name}, {"type", a.Type}} {
+		if m.v != "" {
+			dst = h.str(member(dst, m.name, first), m.v)
+			first = false
+		}
+	}
+	p := &a.Properties
+	dst = member(dst, "properties", first)
+	dst = h.resourceDetails(append(dst, `{"resourceDetails":`...), &p.ResourceDetails)
+	dst = h.optStr(dst, "displayName", p.DisplayName)
+	st := &p.Status
+	dst = h.str(append(dst, `,"status":{"code":`...), string(st.Code))
+	dst = h.optStr(dst, "cause", st.Cause)
+	dst = h.optStr(dst, "description", st.Description)
+	if st.FirstEvaluationDate != nil {
+		dst = appendTime(append(dst, `,"firstEvaluationDate":`...), st.FirstEvaluationDate)
+	}
+	if st.StatusChangeDate != nil {
+		dst = appendTime(append(dst, `,"statusChangeDate":`...), st.StatusChangeDate)
+	}
+	dst = append(dst, '}')
+	if len(p.AdditionalData) > 0 {
+		dst = h.stringMap(append(dst, `,"additionalData":`...), p.AdditionalData)
+	}
+	if p.Links != nil {
+		dst = h.str(append(dst, `,"links":{"azurePortalUri":`...), p.Links.AzurePortalURI)
+		dst = append(dst, '}')
+	}
+	return append(dst, '}', '}')
+}
+
+func appendEnrichment(dst []byte, e *enrichment) []byte {
+	const h = plainText
+	dst = h.str(append(dst, `{"action":`...), string(e.Action))
+	dst = h.str(append(dst, `,"apiVersion":`...), e.APIVersion)
+	dst = strconv.AppendBool(append(dst, `,"isSnapshot":`...), e.IsSnapshot)
+	dst = h.optStr(dst, "interval", e.Interval)
+	return append(dst, '}')
+}
+
+// appendJSON appends the event as marshal(ev) would (kind, location and
+// tags are always null here).
+func (ev *assessmentEvent) appendJSON(dst []byte) []byte {
+	const h = plainText
+	dst = appendEnrichment(append(dst, `{"assessmentEventDataEnrichment":`...), &ev.AssessmentEnrichment)
+	dst = appendEnrichment(append(dst, `,"securityEventDataEnrichment":`...), &ev.SecurityEnrichment)
+	dst = h.str(append(dst, `,"tenantId":`...), ev.TenantID)
+	dst = h.str(append(dst, `,"type":`...), ev.Type)
+	dst = append(dst, `,"kind":null,"location":null,"id":`...)
+	dst = h.str(dst, ev.ID)
+	dst = h.str(append(dst, `,"name":`...), ev.Name)
+	dst = append(dst, `,"tags":null,"properties":{"resourceDetails":`...)
+	p := &ev.Properties
+	dst = h.resourceDetails(dst, &p.ResourceDetails)
+	dst = h.str(append(dst, `,"displayName":`...), p.DisplayName)
+	st := &p.Status
+	dst = h.str(append(dst, `,"status":{"code":`...), string(st.Code))
+	dst = h.optStr(dst, "cause", st.Cause)
+	dst = h.optStr(dst, "description", st.Description)
+	if st.StatusChangeDate != nil {
+		dst = appendTime(append(dst, `,"statusChangeDate":`...), st.StatusChangeDate)
+	}
+	if st.FirstEvaluationDate != nil {
+		dst = appendTime(append(dst, `,"firstEvaluationDate":`...), st.FirstEvaluationDate)
+	}
+	dst = append(dst, '}')
+	if len(p.AdditionalData) > 0 {
+		dst = h.stringMap(append(dst, `,"additionalData":`...), p.AdditionalData)
+	}
+	if m := p.Metadata; m != nil {
+		dst = h.str(append(dst, `,"metadata":{"displayName":`...), m.DisplayName)
+		dst = h.str(append(dst, `,"assessmentType":`...), m.AssessmentType)
+		dst = h.optStr(dst, "policyDefinitionId", m.PolicyDefinitionID)
+		dst = h.optStr(dst, "description", m.Description)
+		dst = h.optStr(dst, "remediationDescription", m.RemediationDescription)
+		dst = h.strings(append(dst, `,"categories":`...), m.Categories)
+		dst = h.str(append(dst, `,"severity":`...), m.Severity)
+		dst = h.optStr(dst, "userImpact", m.UserImpact)
+		dst = h.optStr(dst, "implementationEffort", m.ImplementationEffort)
+		dst = h.strings(append(dst, `,"threats":`...), m.Threats)
+		dst = append(dst, '}')
+	}
+	dst = h.str(append(dst, `,"links":{"azurePortal":`...), p.Links.AzurePortal)
+	return append(dst, '}', '}', '}')
+}
