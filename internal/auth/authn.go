@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -29,9 +30,41 @@ func FromContext(ctx context.Context) *Principal {
 	return p
 }
 
-// Authenticator verifies bearer tokens from the built-in issuer.
+// Authenticator verifies bearer tokens from the built-in issuer and from
+// the external issuers tenants trust.
 type Authenticator struct {
-	Issuer *Issuer
+	Issuer   *Issuer
+	External []*ExternalIssuer
+}
+
+// VerifyToken checks a bearer token from any trusted issuer and returns its
+// principal.
+func (a *Authenticator) VerifyToken(ctx context.Context, token string) (*Principal, error) {
+	iss := issuerOf(token)
+	if len(a.External) == 0 || iss == "" || iss == a.Issuer.Issuer() {
+		c, err := a.Issuer.Verify(token)
+		if err != nil {
+			return nil, err
+		}
+		return &Principal{TenantID: strings.ToLower(c.TenantID), ObjectID: strings.ToLower(c.ObjectID), Name: c.Name}, nil
+	}
+	var firstErr error
+	for _, e := range a.External {
+		if e.Issuer != iss {
+			continue
+		}
+		p, err := e.Verify(ctx, token)
+		if err == nil {
+			return p, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr == nil {
+		firstErr = errors.New("the token's issuer is not trusted")
+	}
+	return nil, firstErr
 }
 
 // Authenticate implements armapi.Authenticator.
@@ -46,13 +79,12 @@ func (a *Authenticator) Authenticate(r *http.Request) (context.Context, error) {
 		return nil, unauthorized("invalid_request", "InvalidAuthenticationToken",
 			"Authentication failed. The 'Authorization' header is not a bearer token.")
 	}
-	c, err := a.Issuer.Verify(strings.TrimSpace(token))
+	p, err := a.VerifyToken(r.Context(), strings.TrimSpace(token))
 	if err != nil {
 		return nil, unauthorized("invalid_token", "InvalidAuthenticationToken",
 			fmt.Sprintf("The access token is invalid: %v.", err))
 	}
-	return WithPrincipal(r.Context(), &Principal{TenantID: strings.ToLower(c.TenantID),
-		ObjectID: strings.ToLower(c.ObjectID), Name: c.Name}), nil
+	return WithPrincipal(r.Context(), p), nil
 }
 
 func unauthorized(oauthErr, code, msg string) error {

@@ -86,10 +86,22 @@ type Identity struct {
 	AuthorityHost string `yaml:"authorityHost"`
 }
 
+// ExternalIssuer is an OpenID Connect issuer whose tokens are accepted for
+// a tenant: iss must equal Issuer and aud contain Audience; keys come from
+// JWKSURL, or from the jwks_uri of Issuer's discovery document.
+type ExternalIssuer struct {
+	TenantID string `yaml:"tenantId"`
+	Issuer   string `yaml:"issuer"`
+	Audience string `yaml:"audience"`
+	JWKSURL  string `yaml:"jwksURL"`
+}
+
 // Auth configures the built-in token issuer.
 type Auth struct {
 	Issuer   string `yaml:"issuer"`
 	Audience string `yaml:"audience"`
+	// ExternalIssuers are OpenID Connect issuers trusted per tenant.
+	ExternalIssuers []ExternalIssuer `yaml:"externalIssuers"`
 }
 
 // Store configures the embedded store.

@@ -2,14 +2,33 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 
+	"sluice/internal/armid"
 	"sluice/internal/auth"
 )
 
 // initAccess registers the access-control routes: role definitions and
 // role assignments (Microsoft.Authorization), service principals
-// (Sluice.Identity) and the client-credentials token endpoint.
+// (Sluice.Identity) and the client-credentials token endpoint; and trusts
+// the configured external OpenID Connect issuers.
 func (s *Server) initAccess(ctx context.Context) error {
+	authn := &auth.Authenticator{Issuer: s.Issuer}
+	for i, x := range s.Config.Auth.ExternalIssuers {
+		if !armid.IsGUID(x.TenantID) || x.Audience == "" {
+			return fmt.Errorf("auth.externalIssuers[%d]: tenantId must be a GUID and audience set", i)
+		}
+		for _, raw := range []string{x.Issuer, x.JWKSURL} {
+			if u, err := url.Parse(raw); raw == x.Issuer && (err != nil || u.Scheme != "https" || u.Host == "") ||
+				raw != "" && (err != nil || u.Scheme != "https") {
+				return fmt.Errorf("auth.externalIssuers[%d]: issuer and jwksURL must be https URLs", i)
+			}
+		}
+		authn.External = append(authn.External, &auth.ExternalIssuer{TenantID: x.TenantID, Issuer: x.Issuer,
+			Audience: x.Audience, JWKSURL: x.JWKSURL})
+	}
+	s.Router.Authn = authn
 	(&auth.Handlers{Store: s.Store, Resolver: s.Estate}).Register(s.Router)
 	(&auth.Identity{Store: s.Store, Issuer: s.Issuer}).Register(s.Router)
 	return nil
