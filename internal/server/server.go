@@ -31,6 +31,7 @@ import (
 	"sluice/internal/store"
 	"sluice/internal/store/sqlite"
 	"sluice/internal/tlsutil"
+	"sluice/internal/workspace"
 )
 
 // Server is a running Sluice instance.
@@ -47,6 +48,7 @@ type Server struct {
 	Security  *security.Service
 	// Automations stores Microsoft.Security/automations and feeds the engine.
 	Automations *automation.Service
+	Workspaces  *workspace.Service
 
 	handler   http.Handler
 	tls       tlsutil.Files
@@ -101,6 +103,9 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	if err := s.initAutomations(ctx); err != nil {
+		return err
+	}
+	if err := s.initWorkspaces(ctx); err != nil {
 		return err
 	}
 	if err := s.initAccess(ctx); err != nil {
@@ -189,6 +194,7 @@ func (s *Server) Run(ctx context.Context, ready io.Writer) error {
 	}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	waitBackground := s.RunBackground(bgCtx)
+	defer s.runWorkspaceRetention(bgCtx)()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(tls.NewListener(ln, tc)) }()
 

@@ -132,9 +132,12 @@ func eventHubNames(id *armid.ID) (namespace, hub string) {
 	return "", ""
 }
 
-// workspaceSink writes to the Logs Ingestion API target configured for the
-// action's workspace.
+// workspaceSink writes into the workspace when this server hosts it, else
+// to the Logs Ingestion API target configured for the action's workspace.
 func (s *Server) workspaceSink(a *export.Action, cfg automation.WorkspaceTarget) (export.Sink, error) {
+	if hs, err := s.hostedWorkspaceSink(a, cfg); hs != nil || err != nil {
+		return hs, err
+	}
 	var wc *workspace.Config
 	for i := range s.Config.Export.Workspaces {
 		if strings.EqualFold(s.Config.Export.Workspaces[i].WorkspaceResourceID, cfg.ResourceID) {

@@ -1,0 +1,150 @@
+package workspace
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"sluice/internal/armapi"
+	"sluice/internal/armid"
+)
+
+// Handlers serves the workspace routes: the ARM resource, the query API and
+// the Logs Ingestion API.
+type Handlers struct {
+	Svc *Service
+	// RootScope is the scope whose read permission a query or an upload
+	// for an unknown workspace needs (the tenant root group): callers
+	// without it learn nothing about which workspaces exist.
+	RootScope string
+}
+
+const (
+	listSubPath = "/subscriptions/{subscriptionId}/providers/Microsoft.OperationalInsights/workspaces"
+	listRGPath  = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.OperationalInsights/workspaces"
+	itemPath    = listRGPath + "/{workspaceName}"
+
+	// QueryPath is the Log Analytics query API.
+	QueryPath = "/v1/workspaces/{workspaceId}/query"
+	// IngestPath is the Logs Ingestion API.
+	IngestPath = "/dataCollectionRules/{dcrImmutableId}/streams/{stream}"
+)
+
+// IngestionAPIVersions are the api-version values of the Logs Ingestion API.
+var IngestionAPIVersions = []string{"2023-01-01", "2021-11-01-preview"}
+
+func subScope(r *http.Request) string { return armid.SubscriptionID(r.PathValue("subscriptionId")) }
+
+func rgScope(r *http.Request) string {
+	return armid.ResourceGroupID(r.PathValue("subscriptionId"), r.PathValue("resourceGroupName"))
+}
+
+// Register adds the routes to rt.
+func (h *Handlers) Register(rt *armapi.Router) {
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listSubPath, APIVersions: APIVersions, Permission: PermRead, Scope: subScope, Handler: h.listSub})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listRGPath, APIVersions: APIVersions, Permission: PermRead, Scope: rgScope, Handler: h.listRG})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: itemPath, APIVersions: APIVersions, Permission: PermRead, Scope: rgScope, Handler: h.get})
+	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: itemPath, APIVersions: APIVersions, Permission: PermWrite, Scope: rgScope, Handler: h.put})
+	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: itemPath, APIVersions: APIVersions, Permission: PermDelete, Scope: rgScope, Handler: h.delete})
+	rt.Handle(armapi.Route{Method: http.MethodPost, Pattern: QueryPath, Permission: PermRead, Scope: h.queryScope, Handler: h.query})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: QueryPath, Permission: PermRead, Scope: h.queryScope, Handler: h.query})
+	rt.Handle(armapi.Route{Method: http.MethodPost, Pattern: IngestPath, APIVersions: IngestionAPIVersions, Permission: PermWrite, Scope: h.ingestScope, Handler: h.ingest})
+}
+
+// queryScope is the workspace the query's customer id names.
+func (h *Handlers) queryScope(r *http.Request) string {
+	w, err := h.Svc.ByCustomerID(r.Context(), r.PathValue("workspaceId"))
+	if err != nil {
+		return h.RootScope
+	}
+	return w.ID
+}
+
+// ingestScope is the workspace the DCR immutable id names.
+func (h *Handlers) ingestScope(r *http.Request) string {
+	cid, ok := customerFromDCR(r.PathValue("dcrImmutableId"))
+	if !ok {
+		return h.RootScope
+	}
+	w, err := h.Svc.ByCustomerID(r.Context(), cid)
+	if err != nil {
+		return h.RootScope
+	}
+	return w.ID
+}
+
+func itemID(r *http.Request) string {
+	return rgScope(r) + "/providers/" + ResourceType + "/" + r.PathValue("workspaceName")
+}
+
+func render(w *Workspace) json.RawMessage {
+	b, _ := json.Marshal(w)
+	return b
+}
+
+func (h *Handlers) get(w http.ResponseWriter, r *http.Request) error {
+	ws, err := h.Svc.Get(r.Context(), itemID(r))
+	if err != nil {
+		return err
+	}
+	armapi.WriteRaw(w, http.StatusOK, render(ws))
+	return nil
+}
+
+func (h *Handlers) put(w http.ResponseWriter, r *http.Request) error {
+	sub := r.PathValue("subscriptionId")
+	rg, err := h.Svc.Estate.ResourceGroup(r.Context(), h.Svc.Store, sub, r.PathValue("resourceGroupName"))
+	if err != nil {
+		return err
+	}
+	body, err := armapi.ReadBody(r, armapi.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	ws, created, err := h.Svc.Put(r.Context(), strings.ToLower(sub), rg, r.PathValue("workspaceName"), body)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	armapi.WriteRaw(w, status, render(ws))
+	return nil
+}
+
+// delete answers 200 when the workspace existed and 204 when it did not;
+// both end the SDK's poller at once.
+func (h *Handlers) delete(w http.ResponseWriter, r *http.Request) error {
+	existed, err := h.Svc.Delete(r.Context(), itemID(r))
+	if err != nil {
+		return err
+	}
+	if existed {
+		w.WriteHeader(http.StatusOK)
+	} else {
+		w.WriteHeader(http.StatusNoContent)
+	}
+	return nil
+}
+
+func (h *Handlers) listSub(w http.ResponseWriter, r *http.Request) error {
+	return h.list(w, r, armid.Key(subScope(r))+"/")
+}
+
+func (h *Handlers) listRG(w http.ResponseWriter, r *http.Request) error {
+	return h.list(w, r, armid.Key(rgScope(r))+"/")
+}
+
+func (h *Handlers) list(w http.ResponseWriter, r *http.Request, prefix string) error {
+	all, err := h.Svc.List(r.Context(), prefix)
+	if err != nil {
+		return err
+	}
+	items := make([]json.RawMessage, len(all))
+	for i, ws := range all {
+		items[i] = render(ws)
+	}
+	armapi.WriteList(w, r, items, "")
+	return nil
+}
