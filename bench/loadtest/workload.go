@@ -81,7 +81,7 @@ func (w *workload) setup() error {
 func (w *workload) action(a int) map[string]any {
 	uri := fmt.Sprintf("%s/workflows/load-%d/triggers/manual/paths/invoke?sig=loadtestsignature", w.rcv.url, a)
 	if w.o.action == "webhook" {
-		return map[string]any{"actionType": "Webhook", "uri": uri, "signingKey": "load-test-key", "batch": true, "maxEvents": 500}
+		return map[string]any{"actionType": "Webhook", "uri": uri, "signingKey": "load-test-signing-key-0123456789", "batch": true, "maxEvents": 500}
 	}
 	return map[string]any{
 		"actionType":         "LogicApp",
