@@ -237,7 +237,7 @@ func (w *Writer) useAlertSpec(ctx context.Context, a *Alert, sp *alertSpec) (boo
 	if exists {
 		return false, nil
 	}
-	if err := w.tx.Put(ctx, &store.Record{Kind: KindAlert, Key: armid.Key(sp.alert.ID), ID: sp.alert.ID, Parent: p.sub, Body: sp.body}); err != nil {
+	if err := w.tx.Put(ctx, &store.Record{Kind: KindAlert, Key: armid.Key(sp.alert.ID), ID: sp.alert.ID, Body: sp.body}); err != nil {
 		return false, err
 	}
 	hk := sp.hk
@@ -307,7 +307,7 @@ func (w *Writer) putAlert(ctx context.Context, a *Alert, id string, spec *alertS
 	if prev != nil {
 		a.ID = prev.ID
 	}
-	if _, _, err := w.put(ctx, KindAlert, a.ID, p.sub, prevRec, a); err != nil {
+	if _, _, err := w.put(ctx, KindAlert, a.ID, "", prevRec, a); err != nil {
 		return false, err
 	}
 	hk = w.s.hashKey(armid.Key(a.ID))
@@ -371,7 +371,7 @@ func (w *Writer) SetAlertStatus(ctx context.Context, alertID, status string) err
 		if prev.Properties.Status == status {
 			return nil
 		}
-		if _, _, err := w.put(ctx, KindAlert, prev.ID, id.Subscription, rec, &next); err != nil {
+		if _, _, err := w.put(ctx, KindAlert, prev.ID, "", rec, &next); err != nil {
 			return err
 		}
 		return w.emitAlert(ctx, &next, tenant, id.Subscription, id.ResourceGroup)

@@ -152,7 +152,7 @@ func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Ass
 // appends its event (when evBody is set).
 func (w *Writer) writeAssessment(ctx context.Context, a *Assessment, rid *armid.ID, sub, tenant, resKey string, k int,
 	exists bool, body []byte, next assessInfo, evBody []byte, action Action) (bool, error) {
-	if err := w.tx.Put(ctx, &store.Record{Kind: KindAssessment, Key: armid.Key(a.ID), ID: a.ID, Parent: sub, Body: body}); err != nil {
+	if err := w.tx.Put(ctx, &store.Record{Kind: KindAssessment, Key: armid.Key(a.ID), ID: a.ID, Body: body}); err != nil {
 		return false, err
 	}
 	w.later(sub, evBody != nil, func(agg *subAgg) { agg.set(w.s.ix, resKey, k, &next) })
@@ -310,7 +310,7 @@ func (w *Writer) putSubAssessment(ctx context.Context, assessmentID, name string
 		}
 	}
 	CompleteSubAssessment(s, parentID, name, w.now)
-	if _, _, err := w.put(ctx, KindSubAssessment, s.ID, sub, prevRec, s); err != nil {
+	if _, _, err := w.put(ctx, KindSubAssessment, s.ID, "", prevRec, s); err != nil {
 		return false, err
 	}
 	w.later(sub, false, func(agg *subAgg) { agg.findings[hk] = struct{}{} })

@@ -83,6 +83,11 @@ var migrations = []string{
 	DROP TABLE resources;
 	ALTER TABLE resources_rowid RENAME TO resources;
 	CREATE INDEX resources_parent ON resources (kind, parent, key);`,
+	// Records without a parent (most of them) stay out of the parent
+	// index: one b-tree insert less per write. Queries by parent state
+	// parent != '' so that the planner can use the partial index.
+	`DROP INDEX resources_parent;
+	CREATE INDEX resources_parent ON resources (kind, parent, key) WHERE parent != '';`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -293,3 +293,48 @@ func TestMigration5_keeps_resources(t *testing.T) {
 		t.Fatalf("count after upsert = %d, %v (the primary key must survive the rebuild)", n, err)
 	}
 }
+
+// TestParentQueries_use_the_partial_index: lists and counts by parent are
+// answered from the partial parent index (records without a parent stay
+// out of it), and those records are still found by kind and prefix.
+func TestParentQueries_use_the_partial_index(t *testing.T) {
+	ctx := context.Background()
+	db := openT(t, t.TempDir(), Options{Synchronous: "NORMAL"})
+	if err := db.Update(ctx, func(tx store.Tx) error {
+		for i, parent := range []string{"p", "", "p", ""} {
+			if err := tx.Put(ctx, &store.Record{Kind: "k", Key: fmt.Sprintf("r%d", i), ID: fmt.Sprintf("R%d", i), Parent: parent, Body: []byte(`{}`)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []store.ListOptions{{Kind: "k", Parent: "p"}, {Kind: "k", Parent: "p", Prefix: "r", After: "r0", Limit: 5}} {
+		w, args := where(opts)
+		rows, err := db.r.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT key FROM resources`+w+` ORDER BY key`, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if got := strings.Join(plan, "; "); !strings.Contains(got, "INDEX resources_parent") {
+			t.Errorf("plan for %+v: %s, want the resources_parent index", opts, got)
+		}
+	}
+	recs, err := db.List(ctx, store.ListOptions{Kind: "k", Parent: "p"})
+	if err != nil || len(recs) != 2 || recs[0].Key != "r0" || recs[1].Key != "r2" {
+		t.Fatalf("by parent: %v %+v", err, recs)
+	}
+	if n, err := db.Count(ctx, store.ListOptions{Kind: "k", Prefix: "r"}); err != nil || n != 4 {
+		t.Fatalf("by prefix: %d %v", n, err)
+	}
+}

@@ -189,7 +189,8 @@ func where(opts store.ListOptions) (string, []any) {
 		}
 	}
 	if opts.Parent != "" {
-		b.WriteString(" AND parent = ?")
+		// parent != '' (implied) selects the partial index.
+		b.WriteString(" AND parent = ? AND parent != ''")
 		args = append(args, opts.Parent)
 	}
 	if opts.After != "" {
