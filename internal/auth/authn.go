@@ -35,6 +35,21 @@ func FromContext(ctx context.Context) *Principal {
 type Authenticator struct {
 	Issuer   *Issuer
 	External []*ExternalIssuer
+	// RBAC, when set, is carried in the request context for handlers that
+	// check permissions beyond their route's (AuthorizerFrom).
+	RBAC *RBAC
+}
+
+type authzKey struct{}
+
+// AuthorizerFrom returns the authorizer carried by an authenticated
+// request's context, or nil.
+func AuthorizerFrom(ctx context.Context) armapi.Authorizer {
+	a, _ := ctx.Value(authzKey{}).(*RBAC)
+	if a == nil {
+		return nil
+	}
+	return a
 }
 
 // VerifyToken checks a bearer token from any trusted issuer and returns its
@@ -84,7 +99,11 @@ func (a *Authenticator) Authenticate(r *http.Request) (context.Context, error) {
 		return nil, unauthorized("invalid_token", "InvalidAuthenticationToken",
 			fmt.Sprintf("The access token is invalid: %v.", err))
 	}
-	return WithPrincipal(r.Context(), p), nil
+	ctx := WithPrincipal(r.Context(), p)
+	if a.RBAC != nil {
+		ctx = context.WithValue(ctx, authzKey{}, a.RBAC)
+	}
+	return ctx, nil
 }
 
 func unauthorized(oauthErr, code, msg string) error {

@@ -14,7 +14,7 @@ import (
 // (Sluice.Identity) and the client-credentials token endpoint; and trusts
 // the configured external OpenID Connect issuers.
 func (s *Server) initAccess(ctx context.Context) error {
-	authn := &auth.Authenticator{Issuer: s.Issuer}
+	authn := &auth.Authenticator{Issuer: s.Issuer, RBAC: s.RBAC}
 	for i, x := range s.Config.Auth.ExternalIssuers {
 		if !armid.IsGUID(x.TenantID) || x.Audience == "" {
 			return fmt.Errorf("auth.externalIssuers[%d]: tenantId must be a GUID and audience set", i)
