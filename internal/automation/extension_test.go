@@ -9,9 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"sluice/internal/armapi"
 	"sluice/internal/automation"
 	"sluice/internal/server/servertest"
+	"sluice/internal/store"
 	"sluice/internal/tlsutil"
 )
 
@@ -354,6 +357,62 @@ func TestExtensionActions_HTTP(t *testing.T) {
 		for _, s := range []string{kafkaPassword, webhookKey, webhookSig} {
 			if strings.Contains(string(data), s) {
 				t.Errorf("%s holds a secret in clear (%.8s…)", filepath.Base(f), s)
+			}
+		}
+	}
+}
+
+// TestExtensionActions_secrets_not_logged: with the server's log captured
+// at debug level, a Kafka action whose password the broker refuses and a
+// Webhook whose endpoint is unreachable fail delivery; neither the log,
+// the responses nor the health name the password, signing key or query.
+func TestExtensionActions_secrets_not_logged(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"), kfake.EnableSASL(),
+		kfake.Superuser("SCRAM-SHA-512", "exporter", "the-right-password-of-the-broker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	logs := &syncBuffer{}
+	env := leakEnv(t, logs)
+	item := func(name string) string { return withVersion(automationPath(sub, rg, name), v2023) }
+	var seen []string
+	call := func(method, path string, body any) string {
+		t.Helper()
+		_, out := do(t, env, method, path, body)
+		seen = append(seen, string(out))
+		return string(out)
+	}
+	call(http.MethodPut, item("kafka-leak"), withAction(kafkaAction(func(a map[string]any) {
+		a["brokers"] = []any{c.ListenAddrs()[0]}
+		a["topic"] = "t"
+		a["sasl"].(map[string]any)["mechanism"] = "SCRAM-SHA-512"
+		delete(a, "tls")
+	})))
+	call(http.MethodPut, item("webhook-leak"), withAction(webhookAction(func(a map[string]any) {
+		a["uri"] = "https://127.0.0.1:1/in?code=" + webhookSig
+	})))
+	ctx := context.Background()
+	if err := env.Server.Store.Update(ctx, func(tx store.Tx) error { return tx.AppendEvent(ctx, alertEvent(sub, rg, "High")) }); err != nil {
+		t.Fatal(err)
+	}
+	env.Server.Engine.Notify()
+	waitFor(t, "both delivery failures in the health", func() bool {
+		return strings.Contains(call(http.MethodGet, withVersion(automationPath(sub, rg, "kafka-leak")+"/deliveryHealth", v2023), nil), "refused") &&
+			strings.Contains(call(http.MethodGet, withVersion(automationPath(sub, rg, "webhook-leak")+"/deliveryHealth", v2023), nil), "127.0.0.1:1")
+	})
+	call(http.MethodGet, withVersion("/subscriptions/"+sub+"/providers/Microsoft.Security/automations", v2023), nil)
+	logText := logs.String()
+	if !strings.Contains(logText, "delivery failed") {
+		t.Fatal("the log capture saw no delivery failure")
+	}
+	for _, s := range []string{kafkaPassword, webhookKey, webhookSig} {
+		if strings.Contains(logText, s) {
+			t.Errorf("the log holds a secret (%.8s…)", s)
+		}
+		for _, r := range seen {
+			if strings.Contains(r, s) {
+				t.Errorf("a response holds a secret (%.8s…): %.300s", s, r)
 			}
 		}
 	}
