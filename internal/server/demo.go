@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"sluice/internal/armid"
+	"sluice/internal/automation"
 	"sluice/internal/estate"
 	"sluice/internal/security"
 	"sluice/internal/store"
@@ -321,5 +322,71 @@ func (d *demoSimulator) step(ctx context.Context) error {
 		d.notify()
 	}
 	d.log.Debug("demo simulation step", "subscription", sub, "flips", flips, "events", events)
+	return nil
+}
+
+// Demo workspace: the embedded Log Analytics workspace of --demo and the
+// automation exporting into it.
+const (
+	DemoWorkspaceName     = "security-ws"
+	DemoWorkspaceRG       = "monitoring"
+	DemoWorkspaceSub      = DemoSubShared
+	DemoWorkspaceAutomate = "ExportToWorkspace"
+	// The automation lives in, and exports, the production subscription
+	// (an automation's scopes stay within its subscription).
+	DemoAutomationSub = DemoSubProduction
+	DemoAutomationRG  = "web-prod"
+)
+
+// seedDemoWorkspace creates, once, the workspace security-ws in the
+// monitoring resource group of the shared subscription and the automation
+// ExportToWorkspace (web-prod) that exports the production subscription's
+// alerts, assessments, secure scores, controls and regulatory compliance
+// into it.
+func (s *Server) seedDemoWorkspace(ctx context.Context) error {
+	if _, err := s.Store.Get(ctx, kindMeta, "demo-workspace"); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	rg, err := s.Estate.ResourceGroup(ctx, s.Store, DemoWorkspaceSub, DemoWorkspaceRG)
+	if err != nil {
+		return fmt.Errorf("demo workspace resource group: %w", err)
+	}
+	ws, _, err := s.Workspaces.Put(ctx, DemoWorkspaceSub, rg, DemoWorkspaceName, []byte(`{"location":"westeurope","properties":{"sku":{"name":"PerGB2018"},"retentionInDays":30}}`))
+	if err != nil {
+		return fmt.Errorf("demo workspace: %w", err)
+	}
+	var sources []any
+	for _, src := range []string{"Alerts", "Assessments", "SecureScores", "SecureScoreControls", "RegulatoryComplianceAssessment"} {
+		sources = append(sources, map[string]any{"eventSource": src})
+	}
+	scopes := []any{map[string]any{"description": "Contoso Production", "scopePath": "/subscriptions/" + DemoAutomationSub}}
+	body, err := json.Marshal(map[string]any{"location": "westeurope", "properties": map[string]any{
+		"description": "Exports Contoso Production's security data into the embedded workspace security-ws.",
+		"isEnabled":   true, "scopes": scopes, "sources": sources,
+		"actions": []any{map[string]any{"actionType": "Workspace", "workspaceResourceId": ws.ID}},
+	}})
+	if err != nil {
+		return err
+	}
+	a, err := automation.Parse(body)
+	if err != nil {
+		return fmt.Errorf("demo automation: %w", err)
+	}
+	arg, err := s.Estate.ResourceGroup(ctx, s.Store, DemoAutomationSub, DemoAutomationRG)
+	if err != nil {
+		return fmt.Errorf("demo automation resource group: %w", err)
+	}
+	ref := automation.Ref{Subscription: DemoAutomationSub, ResourceGroup: arg.Name, Name: DemoWorkspaceAutomate}
+	if _, _, err := s.Automations.Put(ctx, ref, a, automation.Conditions{}); err != nil {
+		return fmt.Errorf("demo automation: %w", err)
+	}
+	if err := s.Store.Update(ctx, func(tx store.Tx) error {
+		return tx.Put(ctx, &store.Record{Kind: kindMeta, Key: "demo-workspace", ID: "demo-workspace", Body: []byte(`{}`)})
+	}); err != nil {
+		return err
+	}
+	s.Log.Info("created the demo workspace and its export", "workspace", ws.ID, "customerId", ws.Properties.CustomerID, "automation", DemoWorkspaceAutomate)
 	return nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"time"
 
@@ -17,11 +18,16 @@ const workspaceRetentionInterval = time.Hour
 
 // initWorkspaces opens the embedded Log Analytics workspaces
 // (<data>/workspaces/<customerId>.db) and registers their ARM, query and
-// Logs Ingestion routes.
-func (s *Server) initWorkspaces(context.Context) error {
+// Logs Ingestion routes; with --demo, it seeds the demo workspace once.
+func (s *Server) initWorkspaces(ctx context.Context) error {
 	s.Workspaces = &hosted.Service{Store: s.Store, Estate: s.Estate, Dir: filepath.Join(s.Config.Data, "workspaces"),
 		Log: s.Log.With("component", "workspace")}
 	(&hosted.Handlers{Svc: s.Workspaces, RootScope: "/providers/Microsoft.Management/managementGroups/" + s.Bootstrap.TenantID}).Register(s.Router)
+	if s.Config.Demo {
+		if err := s.seedDemoWorkspace(ctx); err != nil {
+			return fmt.Errorf("seed demo workspace: %w", err)
+		}
+	}
 	return nil
 }
 

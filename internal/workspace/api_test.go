@@ -530,3 +530,32 @@ func TestPermissions(t *testing.T) {
 }
 
 var runtimePollOptions = runtime.PollUntilDoneOptions{Frequency: 10 * time.Millisecond}
+
+// TestDemoWorkspace: --demo creates security-ws and ExportToWorkspace,
+// which exports assessments of the demo subscriptions into it.
+func TestDemoWorkspace(t *testing.T) {
+	env := servertest.New(t, servertest.WithDemo())
+	c, err := armoperationalinsights.NewWorkspacesClient(server.DemoWorkspaceSub, env.Cred(), env.ARMOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := c.Get(context.Background(), server.DemoWorkspaceRG, server.DemoWorkspaceName, nil)
+	if err != nil {
+		t.Fatalf("demo workspace: %v", err)
+	}
+	path := "/subscriptions/" + server.DemoAutomationSub + "/resourceGroups/" + server.DemoAutomationRG + "/providers/Microsoft.Security/automations/" + server.DemoWorkspaceAutomate + "?api-version=2023-12-01-preview"
+	resp, body := env.Do(http.MethodGet, path, env.Token, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(strings.ToLower(string(body)), strings.ToLower(*ws.ID)) {
+		t.Fatalf("demo automation: %d %s", resp.StatusCode, body)
+	}
+	ingestAssessment(t, env, vm, "Unhealthy")
+	qc := queryClient(t, env, env.Token)
+	waitFor(t, "the demo export", func() bool {
+		r, err := qc.QueryWorkspace(context.Background(), *ws.Properties.CustomerID, azlogs.QueryBody{Query: to.Ptr(
+			`SecurityRecommendation | where AssessedResourceId =~ "` + vm + `" and RecommendationState == "Unhealthy" | count`)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(r.Tables[0].Rows) == "[[1]]"
+	})
+}

@@ -58,7 +58,7 @@ type DB struct {
 const sqliteMaxVars = 32766
 
 // maxRowsPerInsert bounds the rows of one multi-row INSERT.
-const maxRowsPerInsert = 256
+const maxRowsPerInsert = 64
 
 // OpenDB opens (creating when missing) the database of a workspace at path.
 func OpenDB(path, customerID string) (*DB, error) {
