@@ -73,7 +73,7 @@ func (s *Service) IngestParsers() map[string]ingest.Parser {
 	return map[string]ingest.Parser{
 		IngestTypeAssessment:                s.parseAssessmentLine,
 		"delete:" + IngestTypeAssessment:    parseAssessmentDelete,
-		IngestTypeSubAssessment:             parseSubAssessmentLine,
+		IngestTypeSubAssessment:             s.parseSubAssessmentLine,
 		"delete:" + IngestTypeSubAssessment: parseSubAssessmentDelete,
 		IngestTypeAlert:                     s.parseAlertLine,
 		IngestTypeAlertShort:                s.parseAlertLine,
@@ -192,7 +192,7 @@ func splitSubAssessment(id string) (assessmentID, name string, rid *armid.ID, er
 	return assessmentID, name, rid, nil
 }
 
-func parseSubAssessmentLine(raw []byte) (ingest.Record, error) {
+func (svc *Service) parseSubAssessmentLine(raw []byte) (ingest.Record, error) {
 	s, err := ParseSubAssessment(raw)
 	if err != nil {
 		return nil, apiError(err)
@@ -205,10 +205,15 @@ func parseSubAssessmentLine(raw []byte) (ingest.Record, error) {
 		return &line{id: s.ID}, err
 	}
 	id := s.ID
-	return &line{id: id, perm: PermSubAssessmentWrite, scope: writeScope(rid), apply: func(ctx context.Context, w *Writer) error {
-		_, _, err := w.PutSubAssessment(ctx, aid, name, s)
-		return err
-	}}, nil
+	var spec *subSpec
+	return &line{id: id, perm: PermSubAssessmentWrite, scope: writeScope(rid),
+		prepare: func(now time.Time) { spec = svc.speculateSub(aid, name, s, now) },
+		apply: func(ctx context.Context, w *Writer) error {
+			return w.apply(ctx, func() error {
+				_, err := w.putSubAssessment(ctx, aid, name, s, spec)
+				return err
+			})
+		}}, nil
 }
 
 func parseSubAssessmentDelete(raw []byte) (ingest.Record, error) {

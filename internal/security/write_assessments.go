@@ -2,6 +2,7 @@ package security
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -244,7 +245,7 @@ func (w *Writer) PutSubAssessment(ctx context.Context, assessmentID, name string
 	created := false
 	err := w.apply(ctx, func() error {
 		var err error
-		created, err = w.putSubAssessment(ctx, assessmentID, name, s)
+		created, err = w.putSubAssessment(ctx, assessmentID, name, s, nil)
 		return err
 	})
 	return s, created, err
@@ -279,7 +280,56 @@ func (w *Writer) parentAssessment(ctx context.Context, assessmentID string) (str
 	return AssessmentID(rid.String(), key), rid, tenant, e, nil
 }
 
-func (w *Writer) putSubAssessment(ctx context.Context, assessmentID, name string, s *SubAssessment) (bool, error) {
+// subSpec is a new finding worked out ahead of its transaction (see
+// Service.speculateSub).
+type subSpec struct {
+	now    time.Time
+	tenant string
+	hk     uint64
+	sub    *SubAssessment
+	body   []byte
+	event  []byte
+}
+
+// speculateSub completes and encodes a finding outside the store's writer,
+// assuming it is new. It returns nil when the caches do not know the
+// subscription's tenant or say the finding exists.
+func (s *Service) speculateSub(assessmentID, name string, sa *SubAssessment, now time.Time) *subSpec {
+	resource, key, err := ParseAssessmentID(assessmentID)
+	if err != nil {
+		return nil
+	}
+	rid, err := resourceID(resource, "assessed resource")
+	if err != nil {
+		return nil
+	}
+	parentID := AssessmentID(rid.String(), key)
+	hk := s.hashKey(armid.Key(SubAssessmentID(parentID, name)))
+	s.mu.Lock()
+	tenant, known := s.tenants[rid.Subscription]
+	var maybe bool
+	if e := s.aggs[rid.Subscription]; e != nil {
+		_, maybe = e.agg.findings[hk]
+	}
+	s.mu.Unlock()
+	// The parent may still be on its way (earlier in the same request):
+	// the writer checks that it exists and that the finding is new.
+	if !known || maybe {
+		return nil
+	}
+	c := *sa
+	CompleteSubAssessment(&c, parentID, name, now.UTC())
+	sp := &subSpec{now: now.UTC(), tenant: tenant, hk: hk, sub: &c}
+	if sp.body, err = json.Marshal(&c); err != nil {
+		return nil
+	}
+	if sp.event, err = SubAssessmentEvent(&c, tenant, ActionInsert, false); err != nil {
+		return nil
+	}
+	return sp
+}
+
+func (w *Writer) putSubAssessment(ctx context.Context, assessmentID, name string, s *SubAssessment, spec *subSpec) (bool, error) {
 	if err := checkName(name, "sub-assessment"); err != nil {
 		return false, err
 	}
@@ -292,6 +342,19 @@ func (w *Writer) putSubAssessment(ctx context.Context, assessmentID, name string
 	hk := w.s.hashKey(armid.Key(id))
 	var maybe bool
 	w.lookup(e, func(agg *subAgg) { _, maybe = agg.findings[hk] })
+	if spec != nil && !maybe && spec.hk == hk && spec.now.Equal(w.now) && spec.tenant == tenant && spec.sub.ID == id {
+		// The speculation holds: a new finding.
+		if err := w.tx.Put(ctx, &store.Record{Kind: KindSubAssessment, Key: armid.Key(id), ID: id, Body: spec.body}); err != nil {
+			return false, err
+		}
+		w.later(sub, false, func(agg *subAgg) { agg.findings[hk] = struct{}{} })
+		if err := w.emit(ctx, &store.Event{Source: SourceSubAssessments, Tenant: tenant, Subscription: sub,
+			ResourceGroup: rid.ResourceGroup, ResourceID: rid.String(), Body: spec.event}); err != nil {
+			return false, err
+		}
+		*s = *spec.sub
+		return true, nil
+	}
 	var prevRec *store.Record
 	if maybe {
 		if prevRec, err = w.get(ctx, KindSubAssessment, id); err != nil {
