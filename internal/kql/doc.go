@@ -34,7 +34,17 @@
 //
 // Every table gets an index on TimeGenerated when it has that column: the
 // query API's timespan and the usual `where TimeGenerated > ago(...)` filters
-// are range scans of it.
+// are range scans of it. Table.Indexes adds more; RecommendedIndexes gives
+// SecurityAlert (AlertSeverity, TimeGenerated), so that counting alerts by
+// severity reads that index in order instead of sorting rows. Run
+// "PRAGMA optimize" after loading many rows so that the planner knows the
+// indexes' selectivity. A Table can map to another SQL table name and carry
+// a hidden Scope column (several workspaces in one set of tables).
+//
+// A connection with "PRAGMA mmap_size" set (e.g. 1 GB) reads pages without
+// a system call each; that saves about 8% on the join benchmark.
+//
+// SQLite cannot store NaN: a real NaN is stored, and read back, as null.
 //
 // Results are rendered as the Log Analytics query API renders them:
 // datetimes as ISO 8601 UTC strings with up to seven fractional digits,
@@ -55,4 +65,38 @@
 //
 // Literals never appear in the SQL text: they are bound as numbered
 // parameters, so a query cannot inject SQL.
+//
+// # What is supported
+//
+// Statements: let (scalars and tabular expressions; later lets shadow
+// earlier ones), one tabular query, separated by ';'; // comments.
+//
+// Tabular: where/filter, project, project-away, project-keep (wildcards),
+// project-rename, extend, summarize (count, countif, dcount, dcountif, sum,
+// sumif, avg, avgif, min, max, minif, maxif, take_any, make_list, make_set,
+// make_list_if, make_set_if, arg_max, arg_min; by any expression, bin()),
+// order by / sort by (asc, desc, nulls first/last), top, take/limit,
+// distinct, count, join (innerunique by default, inner, leftouter,
+// rightouter, fullouter, leftsemi, rightsemi, leftanti, rightanti; on Col or
+// $left.A == $right.B), union (as a source or an operator; kind, withsource,
+// table wildcards), mv-expand (one expression; kind=bag|array,
+// with_itemindex, to typeof(), limit), print, render (ignored).
+//
+// Scalar: ==, !=, <, <=, >, >=, =~, !~, and, or, not(), + - * / %,
+// contains, has, hasprefix, hassuffix, startswith, endswith (each also
+// negated with ! and case-sensitive with _cs), in, !in, in~, !in~ (lists,
+// dynamic arrays, tabular subqueries), has_any, has_all, between, !between,
+// matches regex; literals of every type (datetime(), timespan(), 1d/30m/...,
+// dynamic(), guid(), typed nulls, verbatim @"" strings); dynamic access
+// a.b, a['b'], a[0], a[-1]; functions ago, now, bin, floor, startof*/endof*
+// (day, week, month, year), dayofweek, tostring, toint, tolong, toreal,
+// todouble, tobool, todatetime, totimespan, toguid, todynamic/parse_json,
+// strlen, tolower, toupper, strcat, strcat_delim, substring, indexof,
+// replace_string, split, extract (with typeof()), iff/iif, case, coalesce,
+// isempty, isnotempty, isnull, isnotnull, array_length, pack/bag_pack,
+// pack_array, abs, round, sqrt, exp, log, log10, log2, pow, toscalar.
+//
+// Not supported (an error names them): user-defined functions, parse,
+// make-series, evaluate plugins, mv-expand of several expressions at once,
+// set/declare statements.
 package kql

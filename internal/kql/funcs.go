@@ -136,11 +136,14 @@ func compileRegex(pattern string) (*regexp.Regexp, error) {
 }
 
 func kqlExtract(re *regexp.Regexp, group int64, s string) string {
-	m := re.FindStringSubmatch(s)
-	if m == nil || group < 0 || group >= int64(len(m)) {
+	if group < 0 || group > int64(re.NumSubexp()) {
 		return ""
 	}
-	return m[group]
+	m := re.FindStringSubmatchIndex(s)
+	if m == nil || m[2*group] < 0 {
+		return ""
+	}
+	return s[m[2*group]:m[2*group+1]]
 }
 
 // kqlSubstring is substring(s, start, length) on characters; a negative

@@ -311,7 +311,7 @@ func (sqliteDialect) Decode(t Type, v any) (any, error) {
 	case String, GUID:
 		switch x := v.(type) {
 		case string:
-			return x, nil
+			return v, nil // the value as read: no new allocation
 		case int64:
 			return strconv.FormatInt(x, 10), nil
 		case float64:
@@ -320,7 +320,7 @@ func (sqliteDialect) Decode(t Type, v any) (any, error) {
 	case Int, Long:
 		switch x := v.(type) {
 		case int64:
-			return x, nil
+			return v, nil
 		case float64:
 			if n, ok := toLong(x); ok {
 				return n, nil
@@ -336,6 +336,9 @@ func (sqliteDialect) Decode(t Type, v any) (any, error) {
 		var f float64
 		switch x := v.(type) {
 		case float64:
+			if !math.IsNaN(x) && !math.IsInf(x, 0) {
+				return v, nil
+			}
 			f = x
 		case int64:
 			f = float64(x)
@@ -346,7 +349,7 @@ func (sqliteDialect) Decode(t Type, v any) (any, error) {
 			}
 			f = g
 		default:
-			break
+			return nil, fmt.Errorf("kql: cannot read %T as %s", v, t)
 		}
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return formatReal(f), nil
@@ -377,7 +380,7 @@ func (sqliteDialect) Decode(t Type, v any) (any, error) {
 			if x == "null" {
 				return nil, nil
 			}
-			return x, nil
+			return v, nil
 		case int64:
 			return strconv.FormatInt(x, 10), nil
 		case float64:
