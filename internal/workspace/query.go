@@ -35,13 +35,12 @@ type queryBody struct {
 // queryError is the error envelope of the query API:
 // {"error":{"code","message","correlationId","innererror":{…}}}.
 type queryError struct {
-	Code          string          `json:"code"`
-	Message       string          `json:"message"`
-	CorrelationID string          `json:"correlationId,omitempty"`
-	Details       []queryError    `json:"details,omitempty"`
-	InnerError    *queryInner     `json:"innererror,omitempty"`
-	status        int             `json:"-"`
-	extra         json.RawMessage `json:"-"`
+	Code          string       `json:"code"`
+	Message       string       `json:"message"`
+	CorrelationID string       `json:"correlationId,omitempty"`
+	Details       []queryError `json:"details,omitempty"`
+	InnerError    *queryInner  `json:"innererror,omitempty"`
+	status        int          `json:"-"`
 }
 
 type queryInner struct {
