@@ -183,9 +183,18 @@ type scope struct {
 	cols  []column
 	alias string
 	env   *env
+	// defined holds the SQL of columns that an earlier expression of the
+	// same project/extend defined (by index into cols): later expressions
+	// see them, inlined.
+	defined map[int]string
 }
 
-func (s *scope) ref(i int) string { return s.alias + "." + colAlias(i) }
+func (s *scope) ref(i int) string {
+	if d, ok := s.defined[i]; ok {
+		return "(" + d + ")"
+	}
+	return s.alias + "." + colAlias(i)
+}
 
 func (s *scope) find(name string) int {
 	for i, col := range s.cols {
@@ -441,11 +450,14 @@ func (n *namer) unique(name string) string {
 // project compiles project (extend=false) and extend.
 func (c *compiler) project(in *relation, cols []NamedExpr, en *env, extend bool) (*relation, error) {
 	a := c.alias()
-	sc := scopeOf(in, a, en)
+	inScope := scopeOf(in, a, en)
+	// sc grows as the list defines columns: a later expression may use a
+	// column an earlier one defined (extend a = 1, b = a * 2).
+	sc := &scope{cols: append([]column(nil), in.cols...), alias: a, env: en, defined: map[int]string{}}
 	var exprs []string
 	var out []column
 	if extend {
-		exprs = passThrough(sc)
+		exprs = passThrough(inScope)
 		out = append(out, in.cols...)
 	}
 	names := newNamer(nil)
@@ -467,9 +479,18 @@ func (c *compiler) project(in *relation, cols []NamedExpr, en *env, extend bool)
 			e.typ = String
 			e.konst, e.val, e.sql = true, "", ""
 		}
+		e.sql = c.text(e)
 		compiled[i] = e
 		if ne.Name != "" {
 			names.used[ne.Name] = true
+			def := column{name: ne.Name, typ: e.typ}
+			if j := sc.find(ne.Name); j >= 0 {
+				sc.cols[j] = def
+				sc.defined[j] = e.sql
+			} else {
+				sc.defined[len(sc.cols)] = e.sql
+				sc.cols = append(sc.cols, def)
+			}
 		} else if e.name != "" {
 			names.used[e.name] = true
 		}
@@ -491,7 +512,7 @@ func (c *compiler) project(in *relation, cols []NamedExpr, en *env, extend bool)
 		}
 		seen[name] = true
 		names.used[name] = true
-		sqlText := c.text(e)
+		sqlText := e.sql
 		if i := findCol(out, name); i >= 0 {
 			exprs[i] = sqlText
 			out[i] = column{name: name, typ: e.typ}
