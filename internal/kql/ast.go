@@ -194,6 +194,13 @@ type ProjectKeepOp struct {
 	Names []*Ident
 }
 
+// ProjectReorderOp moves the named columns (wildcards allowed) first, in
+// the order named.
+type ProjectReorderOp struct {
+	Pos   Pos
+	Names []*Ident
+}
+
 // ProjectRenameOp renames columns: New = Old.
 type ProjectRenameOp struct {
 	Pos   Pos
@@ -288,19 +295,20 @@ type MvItem struct {
 // RenderOp is accepted and ignored.
 type RenderOp struct{ Pos Pos }
 
-func (o *WhereOp) opPos() Pos         { return o.Pos }
-func (o *ProjectOp) opPos() Pos       { return o.Pos }
-func (o *ProjectAwayOp) opPos() Pos   { return o.Pos }
-func (o *ProjectKeepOp) opPos() Pos   { return o.Pos }
-func (o *ProjectRenameOp) opPos() Pos { return o.Pos }
-func (o *ExtendOp) opPos() Pos        { return o.Pos }
-func (o *SummarizeOp) opPos() Pos     { return o.Pos }
-func (o *SortOp) opPos() Pos          { return o.Pos }
-func (o *TopOp) opPos() Pos           { return o.Pos }
-func (o *TakeOp) opPos() Pos          { return o.Pos }
-func (o *DistinctOp) opPos() Pos      { return o.Pos }
-func (o *CountOp) opPos() Pos         { return o.Pos }
-func (o *JoinOp) opPos() Pos          { return o.Pos }
-func (o *UnionOp) opPos() Pos         { return o.Pos }
-func (o *MvExpandOp) opPos() Pos      { return o.Pos }
-func (o *RenderOp) opPos() Pos        { return o.Pos }
+func (o *WhereOp) opPos() Pos          { return o.Pos }
+func (o *ProjectOp) opPos() Pos        { return o.Pos }
+func (o *ProjectAwayOp) opPos() Pos    { return o.Pos }
+func (o *ProjectKeepOp) opPos() Pos    { return o.Pos }
+func (o *ProjectRenameOp) opPos() Pos  { return o.Pos }
+func (o *ProjectReorderOp) opPos() Pos { return o.Pos }
+func (o *ExtendOp) opPos() Pos         { return o.Pos }
+func (o *SummarizeOp) opPos() Pos      { return o.Pos }
+func (o *SortOp) opPos() Pos           { return o.Pos }
+func (o *TopOp) opPos() Pos            { return o.Pos }
+func (o *TakeOp) opPos() Pos           { return o.Pos }
+func (o *DistinctOp) opPos() Pos       { return o.Pos }
+func (o *CountOp) opPos() Pos          { return o.Pos }
+func (o *JoinOp) opPos() Pos           { return o.Pos }
+func (o *UnionOp) opPos() Pos          { return o.Pos }
+func (o *MvExpandOp) opPos() Pos       { return o.Pos }
+func (o *RenderOp) opPos() Pos         { return o.Pos }

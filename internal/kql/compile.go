@@ -355,6 +355,8 @@ func (c *compiler) operator(in *relation, op Operator, en *env) (*relation, erro
 		return c.projectAway(in, o.Names, true)
 	case *ProjectRenameOp:
 		return c.projectRename(in, o)
+	case *ProjectReorderOp:
+		return c.projectReorder(in, o)
 	case *SummarizeOp:
 		return c.summarize(in, o, en)
 	case *SortOp:
@@ -580,6 +582,41 @@ func (c *compiler) projectAway(in *relation, names []*Ident, keep bool) (*relati
 	}
 	if len(out) == 0 {
 		return nil, c.errorf(names[0].Pos, "no columns are left")
+	}
+	return &relation{sql: "SELECT " + selectList(exprs) + " FROM (" + in.sql + ") AS " + a, cols: out}, nil
+}
+
+func (c *compiler) projectReorder(in *relation, o *ProjectReorderOp) (*relation, error) {
+	var order []int
+	taken := make([]bool, len(in.cols))
+	for _, id := range o.Names {
+		found := false
+		re := wildcard(id.Name)
+		for i, col := range in.cols {
+			if re.MatchString(col.name) {
+				found = true
+				if !taken[i] {
+					taken[i] = true
+					order = append(order, i)
+				}
+			}
+		}
+		if !found && !strings.Contains(id.Name, "*") {
+			return nil, c.errorf(id.Pos, "unknown column '%s'", id.Name)
+		}
+	}
+	for i := range in.cols {
+		if !taken[i] {
+			order = append(order, i)
+		}
+	}
+	a := c.alias()
+	sc := scopeOf(in, a, nil)
+	exprs := make([]string, len(order))
+	out := make([]column, len(order))
+	for k, i := range order {
+		exprs[k] = sc.ref(i)
+		out[k] = in.cols[i]
 	}
 	return &relation{sql: "SELECT " + selectList(exprs) + " FROM (" + in.sql + ") AS " + a, cols: out}, nil
 }
@@ -892,7 +929,7 @@ func (c *compiler) join(left *relation, o *JoinOp, en *env) (*relation, error) {
 	la, ra := c.alias(), c.alias()
 	ls, rs := scopeOf(left, la, en), scopeOf(right, ra, en)
 	var conds []string
-	var lkeys, rkeys []int
+	var lkeys []int
 	for _, jc := range o.On {
 		li := left.find(jc.Left.Name)
 		if li < 0 {
@@ -908,7 +945,6 @@ func (c *compiler) join(left *relation, o *JoinOp, en *env) (*relation, error) {
 		}
 		conds = append(conds, noAffinity(ls.ref(li), lt)+" = "+rs.ref(ri))
 		lkeys = append(lkeys, li)
-		rkeys = append(rkeys, ri)
 	}
 	on := strings.Join(conds, " AND ")
 	switch kind {

@@ -71,8 +71,8 @@
 // Statements: let (scalars and tabular expressions; later lets shadow
 // earlier ones), one tabular query, separated by ';'; // comments.
 //
-// Tabular: where/filter, project, project-away, project-keep (wildcards),
-// project-rename, extend, summarize (count, countif, dcount, dcountif, sum,
+// Tabular: where/filter, project, project-away, project-keep, project-reorder
+// (wildcards), project-rename, extend, summarize (count, countif, dcount, dcountif, sum,
 // sumif, avg, avgif, min, max, minif, maxif, take_any, make_list, make_set,
 // make_list_if, make_set_if, arg_max, arg_min; by any expression, bin()),
 // order by / sort by (asc, desc, nulls first/last), top, take/limit,

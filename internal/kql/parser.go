@@ -290,6 +290,12 @@ func (p *parser) operator() (Operator, error) {
 			return &ProjectAwayOp{Pos: pos, Names: names}, nil
 		}
 		return &ProjectKeepOp{Pos: pos, Names: names}, nil
+	case "project-reorder":
+		names, err := p.nameList()
+		if err != nil {
+			return nil, err
+		}
+		return &ProjectReorderOp{Pos: pos, Names: names}, nil
 	case "project-rename":
 		op := &ProjectRenameOp{Pos: pos}
 		for {

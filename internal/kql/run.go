@@ -94,7 +94,7 @@ func RunWith(ctx context.Context, db *sql.DB, schema *Schema, query string, opts
 	defer rows.Close()
 	res := &Result{Columns: make([]ResultColumn, len(comp.Columns))}
 	for i, col := range comp.Columns {
-		res.Columns[i] = ResultColumn{Name: col.Name, Type: col.Type}
+		res.Columns[i] = ResultColumn(col)
 	}
 	vals := make([]any, len(comp.Columns))
 	ptrs := make([]any, len(vals))

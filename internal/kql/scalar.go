@@ -534,9 +534,7 @@ func (c *compiler) inList(x *InList, sc *scope) (sqlExpr, error) {
 		}
 		texts = append(texts, c.text(it))
 	}
-	for _, s := range subqueries {
-		texts = append(texts, s)
-	}
+	texts = append(texts, subqueries...)
 	if len(texts) == 0 {
 		return c.konst(Bool, neg), nil
 	}

@@ -22,9 +22,6 @@ const (
 	// Kusto bins datetimes relative to 0001-01-01 (a Monday), so bin(t, 7d)
 	// starts weeks on Mondays.
 	epochOffset int64 = 62135596800 * ticksPerSecond
-
-	minTicks = -epochOffset                                     // 0001-01-01T00:00:00Z
-	maxTicks = 253402300799*ticksPerSecond + ticksPerSecond - 1 // 9999-12-31T23:59:59.9999999Z
 )
 
 // TimeToTicks converts a time to the stored datetime representation.
