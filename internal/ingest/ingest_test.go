@@ -172,3 +172,57 @@ func TestOptimisticBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestLargeRequest: a request of many lines, some blank, some malformed,
+// some rejected, answers one result per non-blank line, in order, with the
+// right line numbers, and commits exactly the accepted lines.
+func TestLargeRequest(t *testing.T) {
+	var log []string
+	in, st := newIngestor(t, &log)
+	var body strings.Builder
+	want := []ingest.LineResult{}
+	line := 0
+	for i := range 1000 {
+		if i%50 == 0 {
+			body.WriteString("\n") // a blank line keeps its number
+			line++
+		}
+		line++
+		switch {
+		case i%13 == 0:
+			body.WriteString(`{"type":"kv","id":` + "\n")
+			want = append(want, ingest.LineResult{Line: line, Status: ingest.StatusRejected})
+			continue
+		case i%7 == 0:
+			fmt.Fprintf(&body, `{"type":"kv","id":"k%04d","fail":"before"}`+"\n", i)
+			want = append(want, ingest.LineResult{Line: line, Status: ingest.StatusRejected, ID: fmt.Sprintf("k%04d", i)})
+		default:
+			fmt.Fprintf(&body, `{"type":"kv","id":"k%04d"}`+"\n", i)
+			want = append(want, ingest.LineResult{Line: line, Status: ingest.StatusAccepted, ID: fmt.Sprintf("k%04d", i)})
+		}
+	}
+	res, err := in.Ingest(context.Background(), []byte(body.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Results) != len(want) {
+		t.Fatalf("%d results, want %d", len(res.Results), len(want))
+	}
+	accepted := 0
+	for i, w := range want {
+		r := res.Results[i]
+		if r.Line != w.Line || r.Status != w.Status || r.ID != w.ID || (r.Status == ingest.StatusRejected) != (r.Error != nil) {
+			t.Fatalf("result %d: %+v, want %+v", i, r, w)
+		}
+		if w.Status == ingest.StatusAccepted {
+			accepted++
+		}
+	}
+	if res.Accepted != accepted || res.Rejected != len(want)-accepted {
+		t.Errorf("accepted %d rejected %d, want %d and %d", res.Accepted, res.Rejected, accepted, len(want)-accepted)
+	}
+	n, err := st.Count(context.Background(), store.ListOptions{Kind: "kv"})
+	if err != nil || n != accepted {
+		t.Errorf("stored %d records (%v), want %d", n, err, accepted)
+	}
+}
