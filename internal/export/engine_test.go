@@ -511,6 +511,8 @@ func TestReplayDeadLetter(t *testing.T) {
 		dls = h.deadLetters(export.ActionKey("a1", 0))
 		return len(dls) == 1
 	})
+	// The event behind the dead letter is delivered before the replay.
+	waitFor(t, "ev-002 delivered", func() bool { return len(h.rcv.received()) == 2 })
 	mu.Lock()
 	failing = false
 	mu.Unlock()
