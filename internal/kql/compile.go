@@ -76,7 +76,8 @@ func CompileQuery(src string, q *Query, schema *Schema, d Dialect, opts Options)
 	if err != nil {
 		return nil, err
 	}
-	out := &Compiled{SQL: r.sql, Args: c.usedArgs(r.sql), Columns: make([]Column, len(r.cols))}
+	sql := r.build(all(len(r.cols)))
+	out := &Compiled{SQL: sql, Args: c.usedArgs(sql), Columns: make([]Column, len(r.cols))}
 	for i, col := range r.cols {
 		out.Columns[i] = Column{Name: col.name, Type: col.typ}
 	}
@@ -159,11 +160,16 @@ type column struct {
 	typ  Type
 }
 
-// relation is a compiled tabular expression: a SELECT whose output
-// columns are named c0, c1, ... in the order of cols.
+// relation is a compiled tabular expression. build renders it as a SELECT
+// whose output columns are named c0, c1, ... in the order of cols; the
+// columns the consumer does not need may be rendered as NULL, so that
+// unused columns are neither read nor carried through materialized
+// subqueries (join sides, window functions). Expressions are compiled
+// (and parameters bound) before build is called; build only assembles
+// text and may be called more than once.
 type relation struct {
-	sql  string
-	cols []column
+	cols  []column
+	build func(need []bool) string
 }
 
 func (r *relation) find(name string) int {
@@ -175,26 +181,82 @@ func (r *relation) find(name string) int {
 	return -1
 }
 
+// all and none are need sets.
+func all(n int) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = true
+	}
+	return out
+}
+
+func none(n int) []bool { return make([]bool, n) }
+
+// only is the need set holding the given columns.
+func only(n int, cols ...int) []bool {
+	out := make([]bool, n)
+	for _, i := range cols {
+		out[i] = true
+	}
+	return out
+}
+
+// with returns need plus the columns in uses.
+func with(need []bool, uses colSet) []bool {
+	out := append([]bool(nil), need...)
+	for i := range uses {
+		if i < len(out) {
+			out[i] = true
+		}
+	}
+	return out
+}
+
 func colAlias(i int) string { return "c" + strconv.Itoa(i) }
 
+// colSet is a set of column indexes.
+type colSet map[int]bool
+
+func (s colSet) add(o colSet) {
+	for k := range o {
+		s[k] = true
+	}
+}
+
 // scope is what a scalar expression sees: the columns of a relation known
-// by alias in the SQL, and the lets.
+// by alias in the SQL, and the lets. Every column reference is recorded
+// in uses.
 type scope struct {
 	cols  []column
 	alias string
 	env   *env
-	// defined holds the SQL of columns that an earlier expression of the
-	// same project/extend defined (by index into cols): later expressions
-	// see them, inlined.
-	defined map[int]string
+	uses  colSet
+	// defined holds columns that an earlier expression of the same
+	// project/extend defined (by index into cols): later expressions see
+	// them, inlined.
+	defined map[int]definedCol
+}
+
+type definedCol struct {
+	sql  string
+	uses colSet
 }
 
 func (s *scope) ref(i int) string {
 	if d, ok := s.defined[i]; ok {
-		return "(" + d + ")"
+		if s.uses != nil {
+			s.uses.add(d.uses)
+		}
+		return "(" + d.sql + ")"
 	}
-	return s.alias + "." + colAlias(i)
+	if s.uses != nil {
+		s.uses[i] = true
+	}
+	return s.plain(i)
 }
+
+// plain is the reference to column i without recording a use.
+func (s *scope) plain(i int) string { return s.alias + "." + colAlias(i) }
 
 func (s *scope) find(name string) int {
 	for i, col := range s.cols {
@@ -206,7 +268,21 @@ func (s *scope) find(name string) int {
 }
 
 func scopeOf(r *relation, alias string, e *env) *scope {
-	return &scope{cols: r.cols, alias: alias, env: e}
+	return &scope{cols: r.cols, alias: alias, env: e, uses: colSet{}}
+}
+
+// tracked compiles e and returns the columns it uses (also recorded in
+// the scope's own set).
+func (c *compiler) tracked(e Expr, sc *scope) (sqlExpr, colSet, error) {
+	outer := sc.uses
+	sc.uses = colSet{}
+	v, err := c.scalar(e, sc)
+	uses := sc.uses
+	sc.uses = outer
+	if outer != nil {
+		outer.add(uses)
+	}
+	return v, uses, err
 }
 
 // selectList renders "expr AS c0, expr AS c1, ...".
@@ -223,13 +299,43 @@ func selectList(exprs []string) string {
 	return b.String()
 }
 
+// pick renders the needed expressions and NULL for the others.
+func pick(need []bool, exprs []string) []string {
+	out := make([]string, len(exprs))
+	for i, e := range exprs {
+		if need[i] {
+			out[i] = e
+		} else {
+			out[i] = "NULL"
+		}
+	}
+	return out
+}
+
 // passThrough is the select list that copies every column of a scope.
 func passThrough(s *scope) []string {
 	out := make([]string, len(s.cols))
 	for i := range s.cols {
-		out[i] = s.ref(i)
+		out[i] = s.plain(i)
 	}
 	return out
+}
+
+// mapped is a relation whose column k is input column src[k], renamed and
+// reordered as cols says.
+func (c *compiler) mapped(in *relation, src []int, cols []column) *relation {
+	a := c.alias()
+	return &relation{cols: cols, build: func(need []bool) string {
+		inNeed := none(len(in.cols))
+		exprs := make([]string, len(src))
+		for k, j := range src {
+			exprs[k] = a + "." + colAlias(j)
+			if need[k] {
+				inNeed[j] = true
+			}
+		}
+		return "SELECT " + selectList(pick(need, exprs)) + " FROM (" + in.build(inNeed) + ") AS " + a
+	}}
 }
 
 // isTabular reports whether e denotes a table rather than a scalar.
@@ -316,10 +422,10 @@ func (c *compiler) tabular(e Expr, en *env) (*relation, error) {
 // query timespan and the table's scope.
 func (c *compiler) table(t *Table) *relation {
 	q := c.d.Quote
-	exprs := make([]string, len(t.Columns))
+	names := make([]string, len(t.Columns))
 	cols := make([]column, len(t.Columns))
 	for i, col := range t.Columns {
-		exprs[i] = q(col.Name)
+		names[i] = q(col.Name)
 		cols[i] = column{name: col.Name, typ: col.Type}
 	}
 	var where []string
@@ -334,11 +440,13 @@ func (c *compiler) table(t *Table) *relation {
 			where = append(where, q("TimeGenerated")+" < "+c.param(TimeToTicks(c.span.End)))
 		}
 	}
-	sql := "SELECT " + selectList(exprs) + " FROM " + q(t.sqlName())
+	tail := " FROM " + q(t.sqlName())
 	if len(where) > 0 {
-		sql += " WHERE " + strings.Join(where, " AND ")
+		tail += " WHERE " + strings.Join(where, " AND ")
 	}
-	return &relation{sql: sql, cols: cols}
+	return &relation{cols: cols, build: func(need []bool) string {
+		return "SELECT " + selectList(pick(need, names)) + tail
+	}}
 }
 
 func (c *compiler) operator(in *relation, op Operator, en *env) (*relation, error) {
@@ -369,10 +477,9 @@ func (c *compiler) operator(in *relation, op Operator, en *env) (*relation, erro
 		return c.distinct(in, o, en)
 	case *CountOp:
 		a := c.alias()
-		return &relation{
-			sql:  "SELECT count(*) AS c0 FROM (" + in.sql + ") AS " + a,
-			cols: []column{{name: "Count", typ: Long}},
-		}, nil
+		return &relation{cols: []column{{name: "Count", typ: Long}}, build: func([]bool) string {
+			return "SELECT count(*) AS c0 FROM (" + in.build(none(len(in.cols))) + ") AS " + a
+		}}, nil
 	case *JoinOp:
 		return c.join(in, o, en)
 	case *UnionOp:
@@ -395,10 +502,12 @@ func (c *compiler) where(in *relation, o *WhereOp, en *env) (*relation, error) {
 	if p, err = c.predicate(p, o.Pred.pos(), "where"); err != nil {
 		return nil, err
 	}
-	return &relation{
-		sql:  "SELECT " + selectList(passThrough(sc)) + " FROM (" + in.sql + ") AS " + a + " WHERE " + c.text(p),
-		cols: in.cols,
-	}, nil
+	pred := c.text(p)
+	uses := sc.uses
+	list := passThrough(sc)
+	return &relation{cols: in.cols, build: func(need []bool) string {
+		return "SELECT " + selectList(pick(need, list)) + " FROM (" + in.build(with(need, uses)) + ") AS " + a + " WHERE " + pred
+	}}, nil
 }
 
 // predicate checks that e is a bool (a dynamic is converted).
@@ -455,11 +564,15 @@ func (c *compiler) project(in *relation, cols []NamedExpr, en *env, extend bool)
 	inScope := scopeOf(in, a, en)
 	// sc grows as the list defines columns: a later expression may use a
 	// column an earlier one defined (extend a = 1, b = a * 2).
-	sc := &scope{cols: append([]column(nil), in.cols...), alias: a, env: en, defined: map[int]string{}}
+	sc := &scope{cols: append([]column(nil), in.cols...), alias: a, env: en, uses: colSet{}, defined: map[int]definedCol{}}
 	var exprs []string
+	var uses []colSet
 	var out []column
 	if extend {
 		exprs = passThrough(inScope)
+		for i := range in.cols {
+			uses = append(uses, colSet{i: true})
+		}
 		out = append(out, in.cols...)
 	}
 	names := newNamer(nil)
@@ -469,8 +582,9 @@ func (c *compiler) project(in *relation, cols []NamedExpr, en *env, extend bool)
 	// Compile first, so that generated ColumnN names avoid every name
 	// the list gives or derives.
 	compiled := make([]sqlExpr, len(cols))
+	compiledUses := make([]colSet, len(cols))
 	for i, ne := range cols {
-		e, err := c.scalar(ne.X, sc)
+		e, u, err := c.tracked(ne.X, sc)
 		if err != nil {
 			return nil, err
 		}
@@ -482,15 +596,15 @@ func (c *compiler) project(in *relation, cols []NamedExpr, en *env, extend bool)
 			e.konst, e.val, e.sql = true, "", ""
 		}
 		e.sql = c.text(e)
-		compiled[i] = e
+		compiled[i], compiledUses[i] = e, u
 		if ne.Name != "" {
 			names.used[ne.Name] = true
 			def := column{name: ne.Name, typ: e.typ}
 			if j := sc.find(ne.Name); j >= 0 {
 				sc.cols[j] = def
-				sc.defined[j] = e.sql
+				sc.defined[j] = definedCol{sql: e.sql, uses: u}
 			} else {
-				sc.defined[len(sc.cols)] = e.sql
+				sc.defined[len(sc.cols)] = definedCol{sql: e.sql, uses: u}
 				sc.cols = append(sc.cols, def)
 			}
 		} else if e.name != "" {
@@ -498,8 +612,8 @@ func (c *compiler) project(in *relation, cols []NamedExpr, en *env, extend bool)
 		}
 	}
 	seen := map[string]bool{}
-	for i, ne := range cols {
-		e := compiled[i]
+	for k, ne := range cols {
+		e := compiled[k]
 		name := ne.Name
 		pos := ne.NamePos
 		if name == "" {
@@ -514,19 +628,27 @@ func (c *compiler) project(in *relation, cols []NamedExpr, en *env, extend bool)
 		}
 		seen[name] = true
 		names.used[name] = true
-		sqlText := e.sql
 		if i := findCol(out, name); i >= 0 {
-			exprs[i] = sqlText
+			exprs[i] = e.sql
+			uses[i] = compiledUses[k]
 			out[i] = column{name: name, typ: e.typ}
 			continue
 		}
-		exprs = append(exprs, sqlText)
+		exprs = append(exprs, e.sql)
+		uses = append(uses, compiledUses[k])
 		out = append(out, column{name: name, typ: e.typ})
 	}
-	return &relation{
-		sql:  "SELECT " + selectList(exprs) + " FROM (" + in.sql + ") AS " + a,
-		cols: out,
-	}, nil
+	return &relation{cols: out, build: func(need []bool) string {
+		inNeed := none(len(in.cols))
+		for i, u := range uses {
+			if need[i] {
+				for j := range u {
+					inNeed[j] = true
+				}
+			}
+		}
+		return "SELECT " + selectList(pick(need, exprs)) + " FROM (" + in.build(inNeed) + ") AS " + a
+	}}, nil
 }
 
 func findCol(cols []column, name string) int {
@@ -556,7 +678,7 @@ func (c *compiler) projectAway(in *relation, names []*Ident, keep bool) (*relati
 			re := wildcard(id.Name)
 			for i, col := range in.cols {
 				if re.MatchString(col.name) {
-					match[i], found = true, true
+					match[i] = true
 				}
 			}
 			continue
@@ -570,20 +692,18 @@ func (c *compiler) projectAway(in *relation, names []*Ident, keep bool) (*relati
 			return nil, c.errorf(id.Pos, "unknown column '%s'", id.Name)
 		}
 	}
-	a := c.alias()
-	sc := scopeOf(in, a, nil)
-	var exprs []string
+	var src []int
 	var out []column
 	for i, col := range in.cols {
 		if match[i] == keep {
-			exprs = append(exprs, sc.ref(i))
+			src = append(src, i)
 			out = append(out, col)
 		}
 	}
 	if len(out) == 0 {
 		return nil, c.errorf(names[0].Pos, "no columns are left")
 	}
-	return &relation{sql: "SELECT " + selectList(exprs) + " FROM (" + in.sql + ") AS " + a, cols: out}, nil
+	return c.mapped(in, src, out), nil
 }
 
 func (c *compiler) projectReorder(in *relation, o *ProjectReorderOp) (*relation, error) {
@@ -610,15 +730,11 @@ func (c *compiler) projectReorder(in *relation, o *ProjectReorderOp) (*relation,
 			order = append(order, i)
 		}
 	}
-	a := c.alias()
-	sc := scopeOf(in, a, nil)
-	exprs := make([]string, len(order))
 	out := make([]column, len(order))
 	for k, i := range order {
-		exprs[k] = sc.ref(i)
 		out[k] = in.cols[i]
 	}
-	return &relation{sql: "SELECT " + selectList(exprs) + " FROM (" + in.sql + ") AS " + a, cols: out}, nil
+	return c.mapped(in, order, out), nil
 }
 
 func (c *compiler) projectRename(in *relation, o *ProjectRenameOp) (*relation, error) {
@@ -633,9 +749,11 @@ func (c *compiler) projectRename(in *relation, o *ProjectRenameOp) (*relation, e
 		}
 		out[i].name = p.New
 	}
-	a := c.alias()
-	sc := scopeOf(in, a, nil)
-	return &relation{sql: "SELECT " + selectList(passThrough(sc)) + " FROM (" + in.sql + ") AS " + a, cols: out}, nil
+	src := make([]int, len(out))
+	for i := range src {
+		src[i] = i
+	}
+	return c.mapped(in, src, out), nil
 }
 
 // orderTerm renders one ORDER BY term with an explicit null placement
@@ -672,18 +790,22 @@ func (c *compiler) sort(in *relation, keys []SortKey, n Expr, en *env) (*relatio
 		}
 		terms = append(terms, orderTerm(c.text(e), k.Desc, k.Nulls))
 	}
-	sql := "SELECT " + selectList(passThrough(sc)) + " FROM (" + in.sql + ") AS " + a
+	tail := ""
 	if len(terms) > 0 {
-		sql += " ORDER BY " + strings.Join(terms, ", ")
+		tail += " ORDER BY " + strings.Join(terms, ", ")
 	}
 	if n != nil {
 		lim, err := c.limit(n, en, "top")
 		if err != nil {
 			return nil, err
 		}
-		sql += " LIMIT " + lim
+		tail += " LIMIT " + lim
 	}
-	return &relation{sql: sql, cols: in.cols}, nil
+	uses := sc.uses
+	list := passThrough(sc)
+	return &relation{cols: in.cols, build: func(need []bool) string {
+		return "SELECT " + selectList(pick(need, list)) + " FROM (" + in.build(with(need, uses)) + ") AS " + a + tail
+	}}, nil
 }
 
 // limit compiles the row count of take/top: a constant integer.
@@ -708,28 +830,29 @@ func (c *compiler) take(in *relation, n Expr, en *env) (*relation, error) {
 		return nil, err
 	}
 	a := c.alias()
-	sc := scopeOf(in, a, en)
-	return &relation{
-		sql:  "SELECT " + selectList(passThrough(sc)) + " FROM (" + in.sql + ") AS " + a + " LIMIT " + lim,
-		cols: in.cols,
-	}, nil
+	list := passThrough(scopeOf(in, a, en))
+	return &relation{cols: in.cols, build: func(need []bool) string {
+		return "SELECT " + selectList(pick(need, list)) + " FROM (" + in.build(need) + ") AS " + a + " LIMIT " + lim
+	}}, nil
 }
 
+// distinct needs every column it outputs whatever the consumer needs:
+// the distinct rows depend on all of them.
 func (c *compiler) distinct(in *relation, o *DistinctOp, en *env) (*relation, error) {
-	a := c.alias()
-	sc := scopeOf(in, a, en)
 	if o.Star {
-		return &relation{
-			sql:  "SELECT DISTINCT " + selectList(passThrough(sc)) + " FROM (" + in.sql + ") AS " + a,
-			cols: in.cols,
-		}, nil
+		a := c.alias()
+		list := passThrough(scopeOf(in, a, en))
+		return &relation{cols: in.cols, build: func([]bool) string {
+			return "SELECT DISTINCT " + selectList(list) + " FROM (" + in.build(all(len(in.cols))) + ") AS " + a
+		}}, nil
 	}
 	r, err := c.project(in, o.Cols, en, false)
 	if err != nil {
 		return nil, err
 	}
-	r.sql = "SELECT DISTINCT" + strings.TrimPrefix(r.sql, "SELECT")
-	return r, nil
+	return &relation{cols: r.cols, build: func([]bool) string {
+		return "SELECT DISTINCT" + strings.TrimPrefix(r.build(all(len(r.cols))), "SELECT")
+	}}, nil
 }
 
 func (c *compiler) print(p *PrintExpr, en *env) (*relation, error) {
@@ -763,7 +886,8 @@ func (c *compiler) print(p *PrintExpr, en *env) (*relation, error) {
 	if len(out) == 0 {
 		return nil, c.errorf(p.Pos, "print needs at least one expression")
 	}
-	return &relation{sql: "SELECT " + selectList(exprs), cols: out}, nil
+	sql := "SELECT " + selectList(exprs)
+	return &relation{cols: out, build: func([]bool) string { return sql }}, nil
 }
 
 // union compiles union; in is the piped input, if any.
@@ -853,34 +977,54 @@ func (c *compiler) union(in *relation, u *UnionExpr, en *env) (*relation, error)
 	if len(outs) == 0 {
 		return nil, c.errorf(u.Pos, "the union has no columns")
 	}
-	var branches []string
+	// Per branch: the expression of each output column, and the branch
+	// column it reads (-1 for none).
+	type branch struct {
+		rel   *relation
+		alias string
+		exprs []string
+		src   []int
+	}
+	var branches []branch
 	for bi, r := range rels {
-		a := c.alias()
-		sc := scopeOf(r, a, en)
-		exprs := make([]string, len(outs))
+		b := branch{rel: r, alias: c.alias(), exprs: make([]string, len(outs)), src: make([]int, len(outs))}
 		for i, oc := range outs {
+			b.src[i] = -1
 			if oc.src == "" {
-				exprs[i] = c.param(sources[bi])
+				b.exprs[i] = c.param(sources[bi])
 				continue
 			}
 			j := r.find(oc.src)
 			switch {
 			case j >= 0 && r.cols[j].typ == oc.typ:
-				exprs[i] = sc.ref(j)
+				b.exprs[i] = b.alias + "." + colAlias(j)
+				b.src[i] = j
 			case oc.typ == String:
-				exprs[i] = "''"
+				b.exprs[i] = "''"
 			default:
-				exprs[i] = "NULL"
+				b.exprs[i] = "NULL"
 			}
 		}
-		branches = append(branches, "SELECT "+selectList(exprs)+" FROM ("+r.sql+") AS "+a)
+		branches = append(branches, b)
 	}
 	cols := make([]column, len(outs))
 	for i, oc := range outs {
 		cols[i] = oc.column
 	}
 	a := c.alias()
-	return &relation{sql: "SELECT * FROM (" + strings.Join(branches, " UNION ALL ") + ") AS " + a, cols: cols}, nil
+	return &relation{cols: cols, build: func(need []bool) string {
+		parts := make([]string, len(branches))
+		for k, b := range branches {
+			inNeed := none(len(b.rel.cols))
+			for i, j := range b.src {
+				if need[i] && j >= 0 {
+					inNeed[j] = true
+				}
+			}
+			parts[k] = "SELECT " + selectList(pick(need, b.exprs)) + " FROM (" + b.rel.build(inNeed) + ") AS " + b.alias
+		}
+		return "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") AS " + a
+	}}, nil
 }
 
 func containsType(ts []Type, t Type) bool {
@@ -892,7 +1036,7 @@ func containsType(ts []Type, t Type) bool {
 	return false
 }
 
-// joinKinds normalised.
+// joinKind normalises a join kind.
 func joinKind(k string) string {
 	switch k {
 	case "", "innerunique":
@@ -929,7 +1073,7 @@ func (c *compiler) join(left *relation, o *JoinOp, en *env) (*relation, error) {
 	la, ra := c.alias(), c.alias()
 	ls, rs := scopeOf(left, la, en), scopeOf(right, ra, en)
 	var conds []string
-	var lkeys []int
+	var lkeys, rkeys []int
 	for _, jc := range o.On {
 		li := left.find(jc.Left.Name)
 		if li < 0 {
@@ -943,39 +1087,35 @@ func (c *compiler) join(left *relation, o *JoinOp, en *env) (*relation, error) {
 		if lt != rt && !(lt.numeric() && rt.numeric()) {
 			return nil, c.errorf(jc.Pos, "join keys '%s' (%s) and '%s' (%s) have different types", jc.Left.Name, lt, jc.Right.Name, rt)
 		}
-		conds = append(conds, noAffinity(ls.ref(li), lt)+" = "+rs.ref(ri))
+		conds = append(conds, noAffinity(ls.plain(li), lt)+" = "+rs.plain(ri))
 		lkeys = append(lkeys, li)
+		rkeys = append(rkeys, ri)
 	}
 	on := strings.Join(conds, " AND ")
+	nl := len(left.cols)
 	switch kind {
 	case "leftsemi", "leftanti", "rightsemi", "rightanti":
-		keep, kr, ks := left, "("+left.sql+") AS "+la, ls
-		other := "(" + right.sql + ") AS " + ra
+		keep, keepAlias, keepKeys, other, otherAlias, otherKeys := left, la, lkeys, right, ra, rkeys
 		if strings.HasPrefix(kind, "right") {
-			keep, kr, ks = right, "("+right.sql+") AS "+ra, rs
-			other = "(" + left.sql + ") AS " + la
+			keep, keepAlias, keepKeys, other, otherAlias, otherKeys = right, ra, rkeys, left, la, lkeys
 		}
 		not := ""
 		if strings.HasSuffix(kind, "anti") {
 			not = "NOT "
 		}
-		return &relation{
-			sql:  "SELECT " + selectList(passThrough(ks)) + " FROM " + kr + " WHERE " + not + "EXISTS (SELECT 1 FROM " + other + " WHERE " + on + ")",
-			cols: keep.cols,
-		}, nil
+		list := passThrough(scopeOf(keep, keepAlias, en))
+		return &relation{cols: keep.cols, build: func(need []bool) string {
+			keepNeed := with(need, nil)
+			for _, k := range keepKeys {
+				keepNeed[k] = true
+			}
+			return "SELECT " + selectList(pick(need, list)) + " FROM (" + keep.build(keepNeed) + ") AS " + keepAlias +
+				" WHERE " + not + "EXISTS (SELECT 1 FROM (" + other.build(only(len(other.cols), otherKeys...)) + ") AS " + otherAlias + " WHERE " + on + ")"
+		}}, nil
 	}
-	leftSQL := left.sql
+	var u, v string
 	if kind == "innerunique" {
-		// Keep one left row per key, then join.
-		u := c.alias()
-		us := scopeOf(left, u, en)
-		var part []string
-		for _, k := range lkeys {
-			part = append(part, us.ref(k))
-		}
-		inner := "SELECT " + selectList(passThrough(us)) + ", row_number() OVER (PARTITION BY " + strings.Join(part, ", ") + ") AS kql_rn FROM (" + left.sql + ") AS " + u
-		v := c.alias()
-		leftSQL = "SELECT " + selectList(passThrough(scopeOf(left, v, en))) + " FROM (" + inner + ") AS " + v + " WHERE " + v + ".kql_rn = 1"
+		u, v = c.alias(), c.alias()
 	}
 	joinSQL := map[string]string{
 		"innerunique": "JOIN", "inner": "JOIN", "leftouter": "LEFT JOIN",
@@ -991,21 +1131,43 @@ func (c *compiler) join(left *relation, o *JoinOp, en *env) (*relation, error) {
 		return ref
 	}
 	for i, col := range left.cols {
-		exprs = append(exprs, nullable(ls.ref(i), col.typ, kind == "rightouter" || kind == "fullouter"))
+		exprs = append(exprs, nullable(ls.plain(i), col.typ, kind == "rightouter" || kind == "fullouter"))
 		out = append(out, col)
 	}
 	for i, col := range right.cols {
-		exprs = append(exprs, nullable(rs.ref(i), col.typ, kind == "leftouter" || kind == "fullouter"))
+		exprs = append(exprs, nullable(rs.plain(i), col.typ, kind == "leftouter" || kind == "fullouter"))
 		out = append(out, column{name: names.unique(col.name), typ: col.typ})
 	}
-	// The right side is materialized: its join keys are often computed
-	// (extend SubscriptionId = extract(...)), and SQLite can then index the
-	// computed values instead of recomputing them for every left row.
-	return &relation{
-		sql: "WITH " + ra + " AS MATERIALIZED (" + right.sql + ") SELECT " + selectList(exprs) +
-			" FROM (" + leftSQL + ") AS " + la + " " + joinSQL + " " + ra + " ON " + on,
-		cols: out,
-	}, nil
+	return &relation{cols: out, build: func(need []bool) string {
+		lNeed, rNeed := only(nl, lkeys...), only(len(right.cols), rkeys...)
+		for i := range need {
+			if !need[i] {
+				continue
+			}
+			if i < nl {
+				lNeed[i] = true
+			} else {
+				rNeed[i-nl] = true
+			}
+		}
+		leftSQL := left.build(lNeed)
+		if kind == "innerunique" {
+			// Keep one left row per key, then join.
+			var part []string
+			for _, k := range lkeys {
+				part = append(part, u+"."+colAlias(k))
+			}
+			us := scopeOf(left, u, en)
+			inner := "SELECT " + selectList(pick(lNeed, passThrough(us))) + ", row_number() OVER (PARTITION BY " + strings.Join(part, ", ") + ") AS kql_rn FROM (" + leftSQL + ") AS " + u
+			leftSQL = "SELECT " + selectList(pick(lNeed, passThrough(scopeOf(left, v, en)))) + " FROM (" + inner + ") AS " + v + " WHERE " + v + ".kql_rn = 1"
+		}
+		// The right side is materialized: its join keys are often computed
+		// (extend SubscriptionId = extract(...)), and SQLite can then index
+		// the computed values instead of recomputing them for every left
+		// row. Only the columns needed are materialized.
+		return "WITH " + ra + " AS MATERIALIZED (" + right.build(rNeed) + ") SELECT " + selectList(pick(need, exprs)) +
+			" FROM (" + leftSQL + ") AS " + la + " " + joinSQL + " " + ra + " ON " + on
+	}}, nil
 }
 
 func (c *compiler) mvExpand(in *relation, o *MvExpandOp, en *env) (*relation, error) {
@@ -1025,6 +1187,7 @@ func (c *compiler) mvExpand(in *relation, o *MvExpandOp, en *env) (*relation, er
 	if x.typ != Dynamic {
 		return nil, c.errorf(item.X.pos(), "mv-expand needs a dynamic value, found %s", x.typ)
 	}
+	xUses := sc.uses
 	name := item.Name
 	if name == "" {
 		if id, ok := item.X.(*Ident); ok {
@@ -1061,13 +1224,19 @@ func (c *compiler) mvExpand(in *relation, o *MvExpandOp, en *env) (*relation, er
 		}
 	}
 	exprs := passThrough(sc)
+	src := make([]int, len(exprs))
+	for i := range src {
+		src[i] = i
+	}
 	out := append([]column(nil), in.cols...)
 	col := column{name: name, typ: val.typ}
 	if i := findCol(out, name); i >= 0 {
 		exprs[i] = c.text(val)
+		src[i] = -1
 		out[i] = col
 	} else {
 		exprs = append(exprs, c.text(val))
+		src = append(src, -1)
 		out = append(out, col)
 	}
 	if o.ItemIndex != "" {
@@ -1075,15 +1244,26 @@ func (c *compiler) mvExpand(in *relation, o *MvExpandOp, en *env) (*relation, er
 			return nil, c.errorf(o.Pos, "a column named '%s' already exists", o.ItemIndex)
 		}
 		exprs = append(exprs, "coalesce("+index+", 0)")
+		src = append(src, -1)
 		out = append(out, column{name: o.ItemIndex, typ: Long})
 	}
-	sql := "SELECT " + selectList(exprs) + " FROM (" + in.sql + ") AS " + a + ", " + from
+	where := ""
 	if o.Limit != nil {
 		lim, err := c.limit(o.Limit, en, "mv-expand")
 		if err != nil {
 			return nil, err
 		}
-		sql += " WHERE coalesce(" + index + ", 0) < " + lim
+		where = " WHERE coalesce(" + index + ", 0) < " + lim
 	}
-	return &relation{sql: sql, cols: out}, nil
+	return &relation{cols: out, build: func(need []bool) string {
+		// The expanded value decides how many rows there are: its
+		// columns are always needed.
+		inNeed := with(none(len(in.cols)), xUses)
+		for i, s := range src {
+			if need[i] && s >= 0 {
+				inNeed[s] = true
+			}
+		}
+		return "SELECT " + selectList(pick(need, exprs)) + " FROM (" + in.build(inNeed) + ") AS " + a + ", " + from + where
+	}}, nil
 }

@@ -91,7 +91,7 @@ func (c *compiler) call(x *Call, sc *scope) (sqlExpr, error) {
 			return sqlExpr{}, err
 		}
 		a := c.alias()
-		return sqlExpr{sql: "(SELECT " + a + ".c0 FROM (" + r.sql + ") AS " + a + " LIMIT 1)", typ: r.cols[0].typ}, nil
+		return sqlExpr{sql: "(SELECT " + a + ".c0 FROM (" + r.build(only(len(r.cols), 0)) + ") AS " + a + " LIMIT 1)", typ: r.cols[0].typ}, nil
 	case "typeof":
 		return sqlExpr{}, c.errorf(x.Pos, "typeof() is only valid in extract() and mv-expand")
 	}

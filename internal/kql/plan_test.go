@@ -58,3 +58,26 @@ func TestJoinPlan(t *testing.T) {
 		t.Errorf("the join does not index both keys:\n%s", plan)
 	}
 }
+
+// TestUnusedColumnsArePruned: the materialized right side of a join holds
+// only the columns the query uses, and an unused expensive column is not
+// computed.
+func TestUnusedColumnsArePruned(t *testing.T) {
+	schema, _ := securitySchema(t)
+	c, err := kql.Compile(`SecurityRegulatoryCompliance
+| join kind=inner (SecurityRecommendation | extend Unused = extract("(x+)", 1, Description)) on RecommendationId
+| project State, RecommendationState`, schema, kql.SQLite, kql.Options{Now: benchNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, unused := range []string{`"Properties"`, `"Description"`, `"RecommendationAdditionalData"`, "kql_extract", `"PassedResources"`} {
+		if strings.Contains(c.SQL, unused) {
+			t.Errorf("the SQL reads %s:\n%s", unused, c.SQL)
+		}
+	}
+	for _, used := range []string{`"State"`, `"RecommendationState"`, `"RecommendationId"`} {
+		if !strings.Contains(c.SQL, used) {
+			t.Errorf("the SQL does not read %s:\n%s", used, c.SQL)
+		}
+	}
+}

@@ -461,7 +461,7 @@ func (c *compiler) inList(x *InList, sc *scope) (sqlExpr, error) {
 					return col, err
 				}
 			}
-			subqueries = append(subqueries, "SELECT "+c.text(col)+" FROM ("+r.sql+") AS "+a)
+			subqueries = append(subqueries, "SELECT "+c.text(col)+" FROM ("+r.build(only(len(r.cols), 0))+") AS "+a)
 			if v.typ == Dynamic {
 				if v, err = c.dynAs(v, r.cols[0].typ, x.Pos); err != nil {
 					return v, err

@@ -1,6 +1,7 @@
 package kql
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -18,6 +19,7 @@ type argSpec struct {
 type outItem struct {
 	col  column
 	expr sqlExpr // plain aggregates
+	uses colSet  // the input columns a plain aggregate reads
 	arg  int     // index into specs, or -1
 	pos  int     // column within the spec: 0 = by, 1.. = rets
 }
@@ -42,8 +44,10 @@ func (c *compiler) summarize(in *relation, o *SummarizeOp, en *env) (*relation, 
 
 	var keys []sqlExpr
 	var keyCols []column
+	keyUses := colSet{}
 	for _, ne := range o.By {
-		e, err := c.scalar(ne.X, sc)
+		e, u, err := c.tracked(ne.X, sc)
+		keyUses.add(u)
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +96,7 @@ func (c *compiler) summarize(in *relation, o *SummarizeOp, en *env) (*relation, 
 			continue
 		}
 		c.agg = aggAllowed
-		e, err := c.scalar(ne.X, sc)
+		e, u, err := c.tracked(ne.X, sc)
 		c.agg = aggNone
 		if err != nil {
 			return nil, err
@@ -115,7 +119,7 @@ func (c *compiler) summarize(in *relation, o *SummarizeOp, en *env) (*relation, 
 			return nil, err
 		}
 		e.sql = c.text(e)
-		items = append(items, outItem{col: column{name: name, typ: e.typ}, expr: e, arg: -1})
+		items = append(items, outItem{col: column{name: name, typ: e.typ}, expr: e, uses: u, arg: -1})
 		plain++
 	}
 
@@ -137,11 +141,25 @@ func (c *compiler) summarize(in *relation, o *SummarizeOp, en *env) (*relation, 
 		for _, it := range items {
 			exprs = append(exprs, it.expr.sql)
 		}
-		return &relation{
-			sql:  "SELECT " + selectList(exprs) + " FROM (" + in.sql + ") AS " + a + groupBy,
-			cols: cols,
-		}, nil
+		return &relation{cols: cols, build: func(need []bool) string {
+			// The keys make the groups: they are always computed.
+			outNeed := with(need, nil)
+			inNeed := with(none(len(in.cols)), keyUses)
+			for i := range keys {
+				outNeed[i] = true
+			}
+			for k, it := range items {
+				if need[len(keys)+k] {
+					inNeed = with(inNeed, it.uses)
+				}
+			}
+			return "SELECT " + selectList(pick(outNeed, exprs)) + " FROM (" + in.build(inNeed) + ") AS " + a + groupBy
+		}}, nil
 	}
+	// With arg_max/arg_min every column is computed; the input columns
+	// needed are all those any part reads.
+	allUses := sc.uses
+	inSQL := func() string { return in.build(with(none(len(in.cols)), allUses)) }
 
 	// Each arg_max/arg_min is the first row of its group by the maximized
 	// expression; the plain aggregates are a GROUP BY; the parts are joined
@@ -162,7 +180,7 @@ func (c *compiler) summarize(in *relation, o *SummarizeOp, en *env) (*relation, 
 			over += "PARTITION BY " + strings.Join(keyTexts, ", ") + " "
 		}
 		over += "ORDER BY " + orderTerm(s.by.sql, s.max, "last") + ")"
-		inner := "SELECT " + strings.Join(list, ", ") + ", " + over + " AS kql_rn FROM (" + in.sql + ") AS " + a
+		inner := "SELECT " + strings.Join(list, ", ") + ", " + over + " AS kql_rn FROM (" + inSQL() + ") AS " + a
 		return "SELECT * FROM (" + inner + ") AS kql_s WHERE kql_s.kql_rn = 1"
 	}
 	ref := func(part string, it outItem) string {
@@ -179,7 +197,9 @@ func (c *compiler) summarize(in *relation, o *SummarizeOp, en *env) (*relation, 
 		for _, it := range items {
 			exprs = append(exprs, ref("s0", it))
 		}
-		return &relation{sql: "SELECT " + selectList(exprs) + " FROM (" + spec(0) + ") AS s0", cols: cols}, nil
+		return &relation{cols: cols, build: func([]bool) string {
+			return "SELECT " + selectList(exprs) + " FROM (" + spec(0) + ") AS s0"
+		}}, nil
 	}
 	// The base part: the group keys and the plain aggregates.
 	var base []string
@@ -197,7 +217,9 @@ func (c *compiler) summarize(in *relation, o *SummarizeOp, en *env) (*relation, 
 	if len(base) == 0 {
 		base = append(base, "1 AS kql_one")
 	}
-	from := "(SELECT " + strings.Join(base, ", ") + " FROM (" + in.sql + ") AS " + a + groupBy + ") AS g"
+	fromBase := "(SELECT " + strings.Join(base, ", ") + " FROM ("
+	fromTail := ") AS " + a + groupBy + ") AS g"
+	var joins string
 	for i := range specs {
 		part := "s" + strconv.Itoa(i)
 		var on []string
@@ -207,7 +229,7 @@ func (c *compiler) summarize(in *relation, o *SummarizeOp, en *env) (*relation, 
 		if len(on) == 0 {
 			on = append(on, "1 = 1")
 		}
-		from += " LEFT JOIN (" + spec(i) + ") AS " + part + " ON " + strings.Join(on, " AND ")
+		joins += " LEFT JOIN (%s) AS " + part + " ON " + strings.Join(on, " AND ")
 	}
 	var exprs []string
 	for i := range keys {
@@ -220,7 +242,13 @@ func (c *compiler) summarize(in *relation, o *SummarizeOp, en *env) (*relation, 
 		}
 		exprs = append(exprs, ref(part, it))
 	}
-	return &relation{sql: "SELECT " + selectList(exprs) + " FROM " + from, cols: cols}, nil
+	return &relation{cols: cols, build: func([]bool) string {
+		specs := make([]any, len(specs))
+		for i := range specs {
+			specs[i] = spec(i)
+		}
+		return "SELECT " + selectList(exprs) + " FROM " + fromBase + inSQL() + fromTail + fmt.Sprintf(joins, specs...)
+	}}, nil
 }
 
 // specCol names the columns of the parts of a summarize: k0.. for the
