@@ -111,9 +111,12 @@ type PublishDates struct {
 // are required; metadata, when present, must be a complete definition).
 // The ID, name and type are assigned by CompleteAssessment.
 func ParseAssessment(raw []byte) (*Assessment, error) {
-	var a Assessment
-	if err := decodeStrict(raw, &a); err != nil {
-		return nil, err
+	a, ok := decodeAssessmentFast(raw)
+	if !ok {
+		a = &Assessment{}
+		if err := decodeStrict(raw, a); err != nil {
+			return nil, err
+		}
 	}
 	if err := requireObject(raw, "properties"); err != nil {
 		return nil, err
@@ -121,7 +124,7 @@ func ParseAssessment(raw []byte) (*Assessment, error) {
 	if err := a.Properties.validate(); err != nil {
 		return nil, err
 	}
-	return &a, nil
+	return a, nil
 }
 
 func (p *AssessmentProperties) validate() error {
