@@ -221,12 +221,30 @@ func (db *DB) commit(batch []*request) {
 		return
 	}
 	t := &txn{tx: tx, db: db}
-	for i, req := range batch {
-		if err := req.ctx.Err(); err != nil {
-			errs[i] = err
-			continue
+	if len(batch) == 1 {
+		// Alone in its group, a request needs no savepoint (whose
+		// sub-journal copies every page it changes): its error rolls the
+		// whole transaction back.
+		req := batch[0]
+		err := req.ctx.Err()
+		if err == nil {
+			err = t.run(req.fn)
 		}
-		errs[i] = t.Savepoint(req.ctx, req.fn)
+		if err != nil {
+			if rbErr := tx.Rollback(); rbErr != nil {
+				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+			}
+			req.done <- err
+			return
+		}
+	} else {
+		for i, req := range batch {
+			if err := req.ctx.Err(); err != nil {
+				errs[i] = err
+				continue
+			}
+			errs[i] = t.Savepoint(req.ctx, req.fn)
+		}
 	}
 	db.written.Store(true)
 	if err := tx.Commit(); err != nil {

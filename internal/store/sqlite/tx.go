@@ -161,6 +161,16 @@ func (t *txn) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error
 	return fn(t)
 }
 
+// run calls fn on the transaction, turning a panic into an error.
+func (t *txn) run(fn func(store.Tx) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("store: update panicked: %v", v)
+		}
+	}()
+	return fn(t)
+}
+
 func get(ctx context.Context, q querier, kind, key string) (*store.Record, error) {
 	rec := &store.Record{Kind: kind, Key: key}
 	var created, updated int64
