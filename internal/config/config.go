@@ -71,6 +71,9 @@ type Export struct {
 	// eventHubResourceId) to the host[:port] trusted-service delivery
 	// dials; default <name>.servicebus.windows.net.
 	EventHubNamespaces map[string]string `yaml:"eventHubNamespaces"`
+	// EventHubMaxBatchBytes caps one AMQP batch sent to an Event Hub; 0
+	// uses the hub's own limit (1 MB on the Standard tier).
+	EventHubMaxBatchBytes int64 `yaml:"eventHubMaxBatchBytes"`
 	// Workspaces configures the Logs Ingestion API target of each
 	// workspaceResourceId a Workspace action may name.
 	Workspaces []workspace.Config `yaml:"workspaces"`
@@ -206,6 +209,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Export.SnapshotInterval < Duration(time.Second) {
 		errs = append(errs, errors.New("export.snapshotInterval: must be at least 1s"))
+	}
+	if c.Export.EventHubMaxBatchBytes < 0 {
+		errs = append(errs, fmt.Errorf("export.eventHubMaxBatchBytes: %d is negative", c.Export.EventHubMaxBatchBytes))
 	}
 	if id := c.Export.Identity; id.ClientID != "" && (id.TenantID == "" || id.ClientSecret == "") {
 		errs = append(errs, errors.New("export.identity: clientId needs tenantId and clientSecret"))

@@ -69,7 +69,8 @@ func (s *Server) eventHubSink(cfg automation.EventHubTarget) (export.Sink, error
 			}
 			return kafka.New(o)
 		}
-		return eventhub.New(eventhub.Options{ConnectionString: cfg.ConnectionString, TLS: tlsConf})
+		return eventhub.New(eventhub.Options{ConnectionString: cfg.ConnectionString, TLS: tlsConf,
+			MaxBatchBytes: uint64(s.Config.Export.EventHubMaxBatchBytes)})
 	}
 	id, err := armid.Parse(cfg.ResourceID)
 	if err != nil {
@@ -90,7 +91,8 @@ func (s *Server) eventHubSink(cfg automation.EventHubTarget) (export.Sink, error
 	if err != nil {
 		return nil, err
 	}
-	return eventhub.New(eventhub.Options{Namespace: host, EventHub: hub, Credential: cred, TLS: tlsConf, CustomEndpoint: custom})
+	return eventhub.New(eventhub.Options{Namespace: host, EventHub: hub, Credential: cred, TLS: tlsConf, CustomEndpoint: custom,
+		MaxBatchBytes: uint64(s.Config.Export.EventHubMaxBatchBytes)})
 }
 
 // kafkaSink produces to any Kafka cluster (the Kafka extension action).

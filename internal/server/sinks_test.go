@@ -35,6 +35,7 @@ import (
 	"sluice/internal/server/servertest"
 	"sluice/internal/sink/kafka"
 	"sluice/internal/sink/workspace"
+	"sluice/internal/store"
 	"sluice/internal/tlsutil"
 )
 
@@ -48,7 +49,7 @@ const (
 
 // putAutomation creates an automation taking every Assessments event of
 // the subscription with one action.
-func putAutomation(t *testing.T, env *servertest.Env, name string, action map[string]any) {
+func putAutomation(t testing.TB, env *servertest.Env, name string, action map[string]any) {
 	t.Helper()
 	body := map[string]any{
 		"location": "westeurope",
@@ -73,7 +74,7 @@ func putAutomation(t *testing.T, env *servertest.Env, name string, action map[st
 
 // ingestAssessment writes one assessment with the given status and
 // returns its id.
-func ingestAssessment(t *testing.T, env *servertest.Env, code string) string {
+func ingestAssessment(t testing.TB, env *servertest.Env, code string) string {
 	t.Helper()
 	id := vm + "/providers/Microsoft.Security/assessments/" + assessmentKey
 	line := fmt.Sprintf(`{"type":"Microsoft.Security/assessments","id":%q,"properties":{"resourceDetails":{"source":"Azure"},"status":{"code":%q}}}`, id, code)
@@ -134,6 +135,24 @@ func TestExport_EventHub_connection_string(t *testing.T) {
 	})
 	if got.MessageID == nil || got.ContentType != "application/json" {
 		t.Errorf("message id %v, content type %q", got.MessageID, got.ContentType)
+	}
+	// Byte for byte what the event log holds, with the event's id as the
+	// message id.
+	evs, err := env.Server.Store.Events(context.Background(), 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged *store.Event
+	for _, ev := range evs {
+		if ev.Source == "Assessments" && bytes.Equal(ev.Body, got.Body) {
+			logged = ev
+		}
+	}
+	if logged == nil {
+		t.Fatalf("the delivered body is not byte-identical to any logged Assessments event: %s", got.Body)
+	}
+	if fmt.Sprint(got.MessageID) != logged.ID {
+		t.Errorf("message id %v, want the event id %s", got.MessageID, logged.ID)
 	}
 }
 

@@ -1,0 +1,120 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"sluice/internal/amqptest"
+	"sluice/internal/config"
+	"sluice/internal/server/servertest"
+	"sluice/internal/store"
+)
+
+// benchEvents appends n realistic ~1.5 KB Assessments events of the demo
+// subscription to the log (as ingestion would) and wakes the engine.
+func benchEvents(b *testing.B, env *servertest.Env, first, n int) {
+	b.Helper()
+	ctx := context.Background()
+	pad := strings.Repeat("Harden the SSH daemon configuration and enable auditd. ", 22)
+	const batch = 1000
+	for done := 0; done < n; done += batch {
+		err := env.Server.Store.Update(ctx, func(tx store.Tx) error {
+			for i := first + done; i < first+done+min(batch, n-done); i++ {
+				res := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/bench-%07d", sinkSub, sinkRG, i)
+				ev := &store.Event{ID: fmt.Sprintf("bench-%d-%07d", time.Now().UnixNano(), i), Source: "Assessments",
+					Subscription: sinkSub, ResourceGroup: sinkRG, ResourceID: res, Time: time.Now(),
+					Body: fmt.Appendf(nil, `{"type":"Microsoft.Security/assessments","id":"%s/providers/Microsoft.Security/assessments/%s","properties":{"status":{"code":"Unhealthy","description":%q}}}`,
+						res, assessmentKey, pad)}
+				if err := tx.AppendEvent(ctx, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	env.Server.Engine.Notify()
+}
+
+// BenchmarkExportEndToEnd measures the export engine with a real sink and
+// broker: events in the log → matched → queued → delivered and
+// acknowledged, for the Event Hubs Kafka endpoint (kfake) and AMQP (the
+// AMQP 1.0 test hub). b.N counts events; the figure is events/s.
+func BenchmarkExportEndToEnd(b *testing.B) {
+	b.Run("kafka", func(b *testing.B) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		addr, port := ln.Addr().String(), ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		cs := "Endpoint=sb://" + addr + "/;SharedAccessKeyName=send;SharedAccessKey=a2V5a2V5a2V5;EntityPath=exports;TransportType=Kafka;UseDevelopmentEmulator=true"
+		c, err := kfake.NewCluster(kfake.Ports(port), kfake.SeedTopics(4, "exports"), kfake.EnableSASL(),
+			kfake.Superuser("PLAIN", "$ConnectionString", cs))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		env := benchEnv(b)
+		putAutomation(b, env, "BenchKafka", map[string]any{"actionType": "EventHub", "connectionString": cs,
+			"eventHubResourceId": "/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.EventHub/namespaces/local/eventhubs/exports"})
+		runExportBench(b, env, "BenchKafka")
+	})
+	b.Run("amqp", func(b *testing.B) {
+		hub := amqptest.Start(b, amqptest.Options{Hub: "exports", Retain: 1000})
+		env := benchEnv(b)
+		putAutomation(b, env, "BenchAMQP", map[string]any{"actionType": "EventHub", "connectionString": hub.ConnectionString(),
+			"eventHubResourceId": "/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.EventHub/namespaces/local/eventhubs/exports"})
+		runExportBench(b, env, "BenchAMQP")
+	})
+}
+
+// benchEnv starts a server without the demo (whose simulation would add
+// events) and registers the subscription and resource group.
+func benchEnv(b *testing.B) *servertest.Env {
+	env := servertest.New(b, func(c *config.Config) { c.Export.BatchSize = 1000 })
+	sub := "/subscriptions/" + sinkSub + "?api-version=2022-12-01"
+	if resp, out := env.Do(http.MethodPut, sub, env.Token, `{"displayName":"bench"}`); resp.StatusCode/100 != 2 {
+		b.Fatalf("PUT %s: %d %s", sub, resp.StatusCode, out)
+	}
+	path := "/subscriptions/" + sinkSub + "/resourcegroups/" + sinkRG + "?api-version=2021-04-01"
+	if resp, out := env.Do(http.MethodPut, path, env.Token, `{"location":"westeurope"}`); resp.StatusCode/100 != 2 {
+		b.Fatalf("PUT %s: %d %s", path, resp.StatusCode, out)
+	}
+	return env
+}
+
+// runExportBench appends b.N events and waits until the automation's
+// action has delivered them all.
+func runExportBench(b *testing.B, env *servertest.Env, name string) {
+	key := strings.ToLower("/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.Security/automations/" + name)
+	ctx := context.Background()
+	delivered := func() int64 {
+		hs, err := env.Server.Engine.Health(ctx, key)
+		if err != nil || len(hs) == 0 {
+			return 0
+		}
+		return hs[0].Delivered
+	}
+	base := delivered()
+	b.ResetTimer()
+	benchEvents(b, env, 0, b.N)
+	deadline := time.Now().Add(5 * time.Minute)
+	for delivered()-base < int64(b.N) {
+		if time.Now().After(deadline) {
+			b.Fatalf("delivered %d of %d events", delivered()-base, b.N)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
