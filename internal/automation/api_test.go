@@ -465,6 +465,12 @@ func testPermissions(t *testing.T, env *servertest.Env) {
 	nobody := env.TokenFor(env.TenantID, "0000aaaa-0000-4000-8000-000000000001")
 	reader := grant("0000aaaa-0000-4000-8000-000000000002", auth.RoleSecurityReader, rgScope)
 	admin := grant("0000aaaa-0000-4000-8000-000000000003", auth.RoleSecurityAdmin, rgScope)
+	// A Security Admin of the group without rights on the Logic App.
+	targetless := grant("0000aaaa-0000-4000-8000-000000000004", auth.RoleSecurityAdmin, rgScope)
+	// The admin may also write the export target (the continuous export
+	// rule): Contributor on the Logic App of minimal().
+	grant("0000aaaa-0000-4000-8000-000000000003", auth.RoleContributor,
+		"/subscriptions/"+sub+"/resourceGroups/rg/providers/Microsoft.Logic/workflows/wf")
 	item := withVersion(automationPath(sub, rg, "perm-a"), v2023)
 	listSub := withVersion("/subscriptions/"+sub+"/providers/Microsoft.Security/automations", v2023)
 	listRG := withVersion("/subscriptions/"+sub+"/resourceGroups/"+rg+"/providers/Microsoft.Security/automations", v2023)
@@ -484,14 +490,19 @@ func testPermissions(t *testing.T, env *servertest.Env) {
 		{"admin of the group writes", admin, http.MethodPut, item, minimal(sub), 200},
 		{"admin patches", admin, http.MethodPatch, item, map[string]any{"tags": map[string]any{"x": "y"}}, 200},
 		{"admin of the group cannot write elsewhere", admin, http.MethodPut, withVersion(automationPath(sub, otherRG, "perm-a"), v2023), minimal(sub), 403},
+		{"admin without rights on the target cannot write", targetless, http.MethodPut, item, minimal(sub), 403},
 		{"admin deletes", admin, http.MethodDelete, item, nil, 204},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := env.Do(tc.method, tc.path, tc.token, tc.body)
 			mustStatus(t, resp, body, tc.status)
-			if tc.status == 403 && servertest.ErrorCode(body) != "AuthorizationFailed" {
-				t.Errorf("code %q", servertest.ErrorCode(body))
+			want := "AuthorizationFailed"
+			if tc.token == targetless {
+				want = "LinkedAuthorizationFailed"
+			}
+			if tc.status == 403 && servertest.ErrorCode(body) != want {
+				t.Errorf("code %q, want %q", servertest.ErrorCode(body), want)
 			}
 		})
 	}

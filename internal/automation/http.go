@@ -108,6 +108,7 @@ func (h *Handlers) put(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a, err := Parse(body)
+	err = errors.Join(err, checkTargets(r.Context(), actionsOf(a)))
 	if err != nil {
 		return err
 	}
@@ -133,6 +134,7 @@ func (h *Handlers) patch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, err := ParsePatch(body)
+	err = errors.Join(err, checkTargets(r.Context(), patchActionsOf(p)))
 	if err != nil {
 		return err
 	}
