@@ -127,6 +127,34 @@ func (a *RBAC) Authorize(ctx context.Context, permission, scope string) error {
 	return nil
 }
 
+// SecurityResourceProviderID is the object id of Sluice's own service
+// principal, "Windows Azure Security Resource Provider", which delivers
+// to trusted-service targets.
+const SecurityResourceProviderID = "8edd93e1-2103-40b4-bd70-6e34e586362d"
+
+// PrincipalHasData reports whether a principal (not the caller) holds the
+// data action at scope through its role assignments.
+func (a *RBAC) PrincipalHasData(ctx context.Context, tenant, objectID, dataAction, scope string) (bool, error) {
+	_, groups, err := a.Resolver.Resolve(ctx, scope)
+	if err != nil {
+		return false, err
+	}
+	recs, err := a.Store.List(ctx, store.ListOptions{Kind: KindRoleAssignment, Parent: PrincipalKey(tenant, objectID)})
+	if err != nil {
+		return false, fmt.Errorf("read role assignments: %w", err)
+	}
+	for _, rec := range recs {
+		var ra RoleAssignment
+		if err := json.Unmarshal(rec.Body, &ra); err != nil {
+			return false, fmt.Errorf("decode role assignment %s: %w", rec.Key, err)
+		}
+		if role := RoleByID(ra.RoleDefinitionID); role != nil && applies(ra.Scope, scope, groups) && role.AllowsData(dataAction) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // Can reports whether the caller holds permission at scope, without an
 // error for a denial (for filtering lists).
 func (a *RBAC) Can(ctx context.Context, permission, scope string) bool {

@@ -59,7 +59,10 @@ func solutionOf(workspace string) string {
 		securityCenterSolution + "(" + id.Name() + ")"
 }
 
-type targetAction struct{ typ, eventHub, workspace, logicApp string }
+type targetAction struct {
+	typ, eventHub, workspace, logicApp string
+	trusted                            bool
+}
 
 func actionsOf(a *Automation) []targetAction {
 	var out []targetAction
@@ -67,7 +70,7 @@ func actionsOf(a *Automation) []targetAction {
 		return nil
 	}
 	for _, x := range a.Properties.Actions {
-		out = append(out, targetAction{x.ActionType, x.EventHubResourceID, x.WorkspaceResourceID, x.LogicAppResourceID})
+		out = append(out, targetAction{x.ActionType, x.EventHubResourceID, x.WorkspaceResourceID, x.LogicAppResourceID, x.IsTrustedServiceEnabled})
 	}
 	return out
 }
@@ -85,7 +88,8 @@ func patchActionsOf(p *Patch) []targetAction {
 	var out []targetAction
 	for _, x := range *p.props.Actions {
 		if x != nil {
-			out = append(out, targetAction{s(x.ActionType), s(x.EventHubResourceID), s(x.WorkspaceResourceID), s(x.LogicAppResourceID)})
+			out = append(out, targetAction{s(x.ActionType), s(x.EventHubResourceID), s(x.WorkspaceResourceID), s(x.LogicAppResourceID),
+				x.IsTrustedServiceEnabled != nil && *x.IsTrustedServiceEnabled})
 		}
 	}
 	return out
@@ -100,6 +104,9 @@ func checkTargets(ctx context.Context, actions []targetAction) error {
 	az := auth.AuthorizerFrom(ctx)
 	if az == nil {
 		return nil
+	}
+	if err := checkTrusted(ctx, az, actions); err != nil {
+		return err
 	}
 	for _, c := range targetChecks(actions) {
 		ok := false
@@ -132,6 +139,44 @@ func checkTargets(ctx context.Context, actions []targetAction) error {
 			return armapi.Errorf(http.StatusForbidden, "LinkedAuthorizationFailed",
 				"The client '%s' needs permission '%s' on the export target '%s'%s to export to it.",
 				who, c.perms[0], c.resource, alt)
+		}
+	}
+	return nil
+}
+
+// PermEventHubSend is the data action trusted-service delivery needs.
+const PermEventHubSend = "Microsoft.EventHub/namespaces/messages/send/action"
+
+// dataChecker reads another principal's data-plane rights.
+type dataChecker interface {
+	PrincipalHasData(ctx context.Context, tenant, objectID, dataAction, scope string) (bool, error)
+}
+
+// checkTrusted enforces that Sluice's own service principal ("Windows
+// Azure Security Resource Provider") may send to every Event Hub an action
+// exports to as a trusted service (Azure Event Hubs Data Sender on it).
+func checkTrusted(ctx context.Context, az any, actions []targetAction) error {
+	dc, ok := az.(dataChecker)
+	p := auth.FromContext(ctx)
+	if !ok || p == nil {
+		return nil
+	}
+	for _, a := range actions {
+		if !a.trusted || !strings.EqualFold(a.typ, "EventHub") || a.eventHub == "" {
+			continue
+		}
+		has, err := dc.PrincipalHasData(ctx, p.TenantID, auth.SecurityResourceProviderID, PermEventHubSend, a.eventHub)
+		var ae *armapi.Error
+		if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusBadRequest) {
+			continue // outside the estate: cannot be checked here
+		}
+		if err != nil {
+			return err
+		}
+		if !has {
+			return armapi.Errorf(http.StatusBadRequest, "TrustedServiceNotAuthorized",
+				"Export as a trusted service needs the service principal 'Windows Azure Security Resource Provider' (%s) to hold the role 'Azure Event Hubs Data Sender' on '%s'; assign it, or use a connection string.",
+				auth.SecurityResourceProviderID, a.eventHub)
 		}
 	}
 	return nil

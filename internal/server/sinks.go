@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"sluice/internal/armid"
+	"sluice/internal/auth"
 	"sluice/internal/automation"
 	"sluice/internal/export"
 	"sluice/internal/sink/eventhub"
@@ -29,7 +30,7 @@ import (
 // Provider": the identity of trusted-service deliveries when tokens come
 // from the built-in issuer.
 const (
-	ServicePrincipalID   = "8edd93e1-2103-40b4-bd70-6e34e586362d"
+	ServicePrincipalID   = auth.SecurityResourceProviderID
 	ServicePrincipalName = "Windows Azure Security Resource Provider"
 )
 

@@ -29,6 +29,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"sluice/internal/amqptest"
+	"sluice/internal/auth"
 	"sluice/internal/config"
 	"sluice/internal/logsingesttest"
 	"sluice/internal/server"
@@ -238,11 +239,25 @@ func TestExport_EventHub_trusted_service(t *testing.T) {
 		c.Export.CABundle = files.CA
 		c.Export.EventHubNamespaces = map[string]string{"NS1": hub.Addr()}
 	})
-	putAutomation(t, env, "ExportTrusted", map[string]any{
-		"actionType":              "EventHub",
-		"eventHubResourceId":      "/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.EventHub/namespaces/ns1/eventhubs/exports",
-		"isTrustedServiceEnabled": true,
-	})
+	hubID := "/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.EventHub/namespaces/ns1/eventhubs/exports"
+	trusted := map[string]any{"actionType": "EventHub", "eventHubResourceId": hubID, "isTrustedServiceEnabled": true}
+	// Without Azure Event Hubs Data Sender for Sluice's principal on the
+	// hub, the write is refused and says why.
+	autoPath := "/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.Security/automations/ExportTrusted?api-version=2023-12-01-preview"
+	resp, out := env.Do(http.MethodPut, autoPath, env.Token, map[string]any{"location": "westeurope", "properties": map[string]any{
+		"isEnabled": true, "scopes": []any{map[string]any{"scopePath": "/subscriptions/" + sinkSub}},
+		"sources": []any{map[string]any{"eventSource": "Assessments"}}, "actions": []any{trusted}}})
+	if resp.StatusCode != http.StatusBadRequest || servertest.ErrorCode(out) != "TrustedServiceNotAuthorized" ||
+		!strings.Contains(string(out), "Azure Event Hubs Data Sender") {
+		t.Fatalf("trusted export without the role: %d %s", resp.StatusCode, out)
+	}
+	resp, out = env.Do(http.MethodPut, hubID+"/providers/Microsoft.Authorization/roleAssignments/3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c?api-version=2022-04-01",
+		env.Token, map[string]any{"properties": map[string]any{"principalId": server.ServicePrincipalID,
+			"roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/" + auth.RoleAzureEventHubsDataSender}})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("assign Azure Event Hubs Data Sender: %d %s", resp.StatusCode, out)
+	}
+	putAutomation(t, env, "ExportTrusted", trusted)
 	ingestAssessment(t, env, "Unhealthy")
 	if !hub.WaitCount(1, time.Minute) {
 		t.Fatal("no event reached the hub")
