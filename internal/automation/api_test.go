@@ -27,6 +27,7 @@ const (
 // in its own names, resource groups or subscription).
 func TestAPI(t *testing.T) {
 	env := servertest.New(t, servertest.WithDemo())
+	trustSluice(t, env)
 	createRG(t, env, sub, caseRG)
 	createRG(t, env, sub, pagingRG)
 	registerSubscription(t, env, quotaSub, quotaRG)

@@ -335,6 +335,7 @@ func testSDKClientLifecycle(t *testing.T, env *servertest.Env, sub string) {
 // each in a subscription of its own (they list whole subscriptions).
 func TestSDKClient(t *testing.T) {
 	env := servertest.New(t, servertest.WithDemo())
+	trustSluice(t, env)
 	for i, tc := range []struct {
 		name string
 		run  func(*testing.T, *servertest.Env, string)

@@ -30,6 +30,7 @@ func stripServerFields(v any) any {
 // server (each in the subscription its samples name).
 func TestSamples(t *testing.T) {
 	env := servertest.New(t, servertest.WithDemo())
+	trustSluice(t, env)
 	t.Run("SpecExamples", func(t *testing.T) { testSpecExamples(t, env) })
 	t.Run("PolicyDerivedBodies", func(t *testing.T) { testPolicyDerivedBodies(t, env) })
 }

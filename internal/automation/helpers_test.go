@@ -1,6 +1,7 @@
 package automation_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -8,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"sluice/internal/auth"
 	"sluice/internal/server"
 	"sluice/internal/server/servertest"
+	"sluice/internal/store"
 )
 
 const (
@@ -98,5 +101,27 @@ func minimal(sub string) map[string]any {
 				"logicAppResourceId": "/subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.Logic/workflows/wf",
 				"uri":                "https://example.invalid/trigger?sig=abc"}},
 		},
+	}
+}
+
+// trustSluice lets Sluice's own principal send to every Event Hub of the
+// demo subscriptions (Azure Event Hubs Data Sender), as trusted-service
+// exports require.
+func trustSluice(t testing.TB, env *servertest.Env) {
+	t.Helper()
+	err := env.Server.Store.Update(context.Background(), func(tx store.Tx) error {
+		for _, s := range []string{sub, otherSub} {
+			scope := "/subscriptions/" + s
+			if err := auth.PutRoleAssignment(context.Background(), tx, &auth.RoleAssignment{
+				ID:    scope + "/providers/Microsoft.Authorization/roleAssignments/" + auth.SecurityResourceProviderID,
+				Scope: scope, PrincipalID: auth.SecurityResourceProviderID, TenantID: env.TenantID,
+				RoleDefinitionID: "/providers/Microsoft.Authorization/roleDefinitions/" + auth.RoleAzureEventHubsDataSender}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
