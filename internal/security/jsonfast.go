@@ -18,13 +18,19 @@ const hexDigits = "0123456789abcdef"
 // appendString appends s as a JSON string the way encoding/json does with
 // HTML escaping off: quotes, backslashes and control characters escaped,
 // invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
-func appendString(dst []byte, s string) []byte {
+func appendString(dst []byte, s string) []byte { return appendJSONString(dst, s, false) }
+
+// appendStringHTML is appendString with encoding/json's default HTML
+// escaping of <, > and & as well.
+func appendStringHTML(dst []byte, s string) []byte { return appendJSONString(dst, s, true) }
+
+func appendJSONString(dst []byte, s string, html bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && (!html || (c != '<' && c != '>' && c != '&')) {
 				i++
 				continue
 			}
