@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ import (
 func benchEvents(b *testing.B, env *servertest.Env, first, n int) {
 	b.Helper()
 	ctx := context.Background()
-	pad := strings.Repeat("Harden the SSH daemon configuration and enable auditd. ", 22)
+	pad := strconv.Quote(strings.Repeat("Harden the SSH daemon configuration and enable auditd. ", 22))
 	const batch = 1000
 	for done := 0; done < n; done += batch {
 		err := env.Server.Store.Update(ctx, func(tx store.Tx) error {
@@ -30,7 +31,7 @@ func benchEvents(b *testing.B, env *servertest.Env, first, n int) {
 				res := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/bench-%07d", sinkSub, sinkRG, i)
 				ev := &store.Event{ID: fmt.Sprintf("bench-%d-%07d", time.Now().UnixNano(), i), Source: "Assessments",
 					Subscription: sinkSub, ResourceGroup: sinkRG, ResourceID: res, Time: time.Now(),
-					Body: fmt.Appendf(nil, `{"type":"Microsoft.Security/assessments","id":"%s/providers/Microsoft.Security/assessments/%s","properties":{"status":{"code":"Unhealthy","description":%q}}}`,
+					Body: fmt.Appendf(nil, `{"type":"Microsoft.Security/assessments","id":"%s/providers/Microsoft.Security/assessments/%s","properties":{"status":{"code":"Unhealthy","description":%s}}}`,
 						res, assessmentKey, pad)}
 				if err := tx.AppendEvent(ctx, ev); err != nil {
 					return err
