@@ -348,7 +348,7 @@ func (e *Engine) matchLocked(ev *store.Event) []*Action {
 		}
 		cands = []candidate{{x: x, scopes: foldScopes(x.Scopes)}}
 	} else {
-		cands = e.index[strings.ToLower(ev.Subscription)][strings.ToLower(ev.Source)]
+		cands = e.index[foldKey(ev.Subscription)][foldKey(ev.Source)]
 	}
 	if len(cands) == 0 {
 		return nil
@@ -375,6 +375,31 @@ func (e *Engine) matchLocked(ev *store.Event) []*Action {
 	}
 	return out
 }
+
+// foldKey lower-cases an index key, without allocating when it already is
+// lower case (subscription ids) or is a known event source.
+func foldKey(s string) string {
+	if k, ok := foldedSources[s]; ok {
+		return k
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// foldedSources are the event sources as they appear in events, folded.
+var foldedSources = func() map[string]string {
+	m := map[string]string{}
+	for _, src := range []string{"Alerts", "Assessments", "AssessmentsSnapshot", "SubAssessments", "SubAssessmentsSnapshot",
+		"SecureScores", "SecureScoresSnapshot", "SecureScoreControls", "SecureScoreControlsSnapshot",
+		"RegulatoryComplianceAssessment", "RegulatoryComplianceAssessmentSnapshot", "AttackPaths", "AttackPathsSnapshot"} {
+		m[src] = strings.ToLower(src)
+	}
+	return m
+}()
 
 func hasSource(x *Export, src string) bool {
 	for _, s := range x.Sources {
