@@ -111,6 +111,7 @@ func (s *Server) init(ctx context.Context) error {
 	if err := s.initAccess(ctx); err != nil {
 		return err
 	}
+	s.registerAudit()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -129,7 +130,7 @@ func (s *Server) init(ctx context.Context) error {
 	if base := s.Config.PublicURL; base != "" {
 		root = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { mux.ServeHTTP(w, armapi.WithBaseURL(r, base)) })
 	}
-	s.handler = armapi.Middleware(s.Log, root)
+	s.handler = armapi.Middleware(s.Log, s.audited(root))
 	return nil
 }
 
