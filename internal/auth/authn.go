@@ -103,7 +103,37 @@ func (a *Authenticator) Authenticate(r *http.Request) (context.Context, error) {
 	if a.RBAC != nil {
 		ctx = context.WithValue(ctx, authzKey{}, a.RBAC)
 	}
+	if aux := r.Header.Get(HeaderAuxiliary); aux != "" {
+		var ps []*Principal
+		for _, part := range strings.Split(aux, ",") {
+			scheme, tok, ok := strings.Cut(strings.TrimSpace(part), " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				return nil, unauthorized("invalid_request", "InvalidAuthenticationTokenAuxiliary",
+					"Authentication failed. Each value of the 'x-ms-authorization-auxiliary' header must be a bearer token.")
+			}
+			ap, err := a.VerifyToken(r.Context(), strings.TrimSpace(tok))
+			if err != nil {
+				return nil, unauthorized("invalid_token", "InvalidAuthenticationTokenAuxiliary",
+					fmt.Sprintf("An auxiliary access token is invalid: %v.", err))
+			}
+			ps = append(ps, ap)
+		}
+		ctx = context.WithValue(ctx, auxKey{}, ps)
+	}
 	return ctx, nil
+}
+
+// HeaderAuxiliary carries tokens of other tenants, as ARM takes them for
+// operations that reach resources there.
+const HeaderAuxiliary = "x-ms-authorization-auxiliary"
+
+type auxKey struct{}
+
+// AuxiliaryFrom returns the principals of the request's verified auxiliary
+// tokens (other tenants), or nil.
+func AuxiliaryFrom(ctx context.Context) []*Principal {
+	ps, _ := ctx.Value(auxKey{}).([]*Principal)
+	return ps
 }
 
 func unauthorized(oauthErr, code, msg string) error {

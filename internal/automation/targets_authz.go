@@ -122,8 +122,15 @@ func checkTargets(ctx context.Context, actions []targetAction) error {
 				break
 			}
 			if ae != nil && ae.Code == "InvalidAuthenticationTokenTenant" {
-				ok = true // another tenant: its automation-level rules apply there
-				break
+				// Another tenant: an auxiliary token of that tenant must
+				// carry the permission.
+				if crossTenantAllowed(ctx, az, c) {
+					ok = true
+					break
+				}
+				return armapi.Errorf(http.StatusForbidden, "LinkedAuthorizationFailed",
+					"The export target '%s' is in another tenant (%s). Send a token of that tenant in the '%s' header whose principal holds '%s' on it.",
+					c.resource, ae.Message, auth.HeaderAuxiliary, perm)
 			}
 		}
 		if !ok {
@@ -180,4 +187,17 @@ func checkTrusted(ctx context.Context, az any, actions []targetAction) error {
 		}
 	}
 	return nil
+}
+
+// crossTenantAllowed reports whether one of the request's auxiliary
+// principals holds one of the target's permissions.
+func crossTenantAllowed(ctx context.Context, az armapi.Authorizer, c targetCheck) bool {
+	for _, p := range auth.AuxiliaryFrom(ctx) {
+		for i, perm := range c.perms {
+			if az.Authorize(auth.WithPrincipal(ctx, p), perm, c.scopes[i]) == nil {
+				return true
+			}
+		}
+	}
+	return false
 }

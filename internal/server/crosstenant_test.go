@@ -1,13 +1,17 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"sluice/internal/amqptest"
+	"sluice/internal/auth"
 	"sluice/internal/estate"
 	"sluice/internal/server/servertest"
 	"sluice/internal/store"
@@ -53,11 +57,55 @@ func TestExport_cross_tenant_target(t *testing.T) {
 	}
 
 	target := "/subscriptions/" + otherSub + "/resourceGroups/siem/providers/Microsoft.EventHub/namespaces/fabrikam/eventhubs/fabrikam-exports"
-	putAutomation(t, env, "ExportCrossTenant", map[string]any{
-		"actionType":         "EventHub",
-		"eventHubResourceId": target,
-		"connectionString":   hub.ConnectionString(),
+	action := map[string]any{"actionType": "EventHub", "eventHubResourceId": target, "connectionString": hub.ConnectionString()}
+	autoBody, _ := json.Marshal(map[string]any{"location": "westeurope", "properties": map[string]any{"isEnabled": true,
+		"scopes":  []any{map[string]any{"scopePath": "/subscriptions/" + sinkSub}},
+		"sources": []any{map[string]any{"eventSource": "Assessments"}}, "actions": []any{action}}})
+	put := func(aux string) (*http.Response, []byte) {
+		req, err := http.NewRequest(http.MethodPut, env.URL+"/subscriptions/"+sinkSub+"/resourceGroups/"+sinkRG+
+			"/providers/Microsoft.Security/automations/ExportCrossTenant?api-version=2023-12-01-preview", bytes.NewReader(autoBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+env.Token)
+		req.Header.Set("Content-Type", "application/json")
+		if aux != "" {
+			req.Header.Set("x-ms-authorization-auxiliary", "Bearer "+aux)
+		}
+		resp, err := env.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp, out
+	}
+	// Without a token of the target's tenant, or with one lacking rights
+	// there, the write is refused and says what is missing.
+	for _, aux := range []string{"", otherAdmin} {
+		resp, out := put(aux)
+		if resp.StatusCode != http.StatusForbidden || servertest.ErrorCode(out) != "LinkedAuthorizationFailed" ||
+			!strings.Contains(string(out), "x-ms-authorization-auxiliary") {
+			t.Fatalf("cross-tenant target (auxiliary token sent: %t): %d %s", aux != "", resp.StatusCode, out)
+		}
+	}
+	if resp, out := put("not-a-token"); resp.StatusCode != http.StatusUnauthorized || servertest.ErrorCode(out) != "InvalidAuthenticationTokenAuxiliary" {
+		t.Fatalf("malformed auxiliary token: %d %s", resp.StatusCode, out)
+	}
+	// The other tenant's principal holds Contributor on its subscription:
+	// with its token as the auxiliary one the write is accepted.
+	err := env.Server.Store.Update(context.Background(), func(tx store.Tx) error {
+		return auth.PutRoleAssignment(context.Background(), tx, &auth.RoleAssignment{
+			ID:    "/subscriptions/" + otherSub + "/providers/Microsoft.Authorization/roleAssignments/0ff1ce00-0000-4000-8000-00000000000b",
+			Scope: "/subscriptions/" + otherSub, PrincipalID: "0ff1ce00-0000-4000-8000-00000000000b", TenantID: otherTenant,
+			RoleDefinitionID: "/providers/Microsoft.Authorization/roleDefinitions/" + auth.RoleContributor})
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, out := put(otherAdmin); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("cross-tenant target with an auxiliary token: %d %s", resp.StatusCode, out)
+	}
 	path := "/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.Security/automations/ExportCrossTenant?api-version=2019-01-01-preview"
 	resp, body = env.Do(http.MethodGet, path, env.Token, nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), target) {
