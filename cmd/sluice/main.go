@@ -18,6 +18,7 @@ import (
 	"sluice/internal/auth"
 	"sluice/internal/config"
 	"sluice/internal/server"
+	"sluice/internal/store/sqlite"
 )
 
 const usage = `Sluice keeps an estate's security state and continuously exports it.
@@ -190,6 +191,11 @@ func token(args []string, stdout, stderr io.Writer) error {
 	if *oid == "" {
 		*oid = b.AdminID
 	}
+	if !strings.EqualFold(*tenant, b.TenantID) || !strings.EqualFold(*oid, b.AdminID) {
+		if err := mustBeRegistered(*data, *tenant, *oid); err != nil {
+			return err
+		}
+	}
 	iss, err := auth.LoadOrCreateIssuer(*data, cfg.Auth.Issuer, cfg.Auth.Audience)
 	if err != nil {
 		return err
@@ -199,5 +205,24 @@ func token(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// mustBeRegistered refuses tokens for principals the server does not know:
+// a registered service principal or a holder of a role assignment.
+func mustBeRegistered(data, tenant, oid string) error {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, data, sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("open the store in %s: %w", data, err)
+	}
+	defer st.Close()
+	ok, err := auth.Registered(ctx, st, tenant, oid)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("principal %s is not registered in tenant %s: register it (PUT /providers/Sluice.Identity/servicePrincipals/%s) or assign it a role first", oid, tenant, oid)
+	}
 	return nil
 }

@@ -798,6 +798,16 @@ func TestToken_flags(t *testing.T) {
 	if status, body := p.do("GET", "/providers/Microsoft.Management/managementGroups/x"+apiGroups, admin, ""); status != http.StatusNotFound {
 		t.Errorf("admin GET missing group = %d %s", status, body)
 	}
+	// A principal the server does not know gets no token.
+	if code, _, errOut := runSluice(t, "token", "--data", data, "--object-id", "11111111-2222-4333-8444-555555555555"); code == 0 ||
+		!strings.Contains(errOut, "not registered") {
+		t.Errorf("token for an unknown principal: exit %d: %s", code, errOut)
+	}
+	// A registered service principal without roles gets one, and 403.
+	if status, body := p.do("PUT", "/providers/Sluice.Identity/servicePrincipals/11111111-2222-4333-8444-555555555555?api-version=2024-01-01",
+		admin, `{"properties":{"displayName":"ci"}}`); status != http.StatusCreated {
+		t.Fatalf("register a service principal: %d %s", status, body)
+	}
 	other := tokenFor(t, data, "--object-id", "11111111-2222-4333-8444-555555555555")
 	status, body := p.do("PUT", "/providers/Microsoft.Management/managementGroups/g1"+apiGroups, other, `{"properties":{"displayName":"G"}}`)
 	if status != http.StatusForbidden {

@@ -338,3 +338,18 @@ func url(s string) string {
 	}
 	return b.String()
 }
+
+// Registered reports whether a principal is known in a tenant: a
+// registered service principal, or a holder of some role assignment.
+func Registered(ctx context.Context, r store.Reader, tenant, objectID string) (bool, error) {
+	if _, err := (&Identity{}).findSP(ctx, r, tenant, objectID); err == nil {
+		return true, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	n, err := r.Count(ctx, store.ListOptions{Kind: KindRoleAssignment, Parent: PrincipalKey(tenant, objectID)})
+	if err != nil {
+		return false, fmt.Errorf("read role assignments: %w", err)
+	}
+	return n > 0, nil
+}
