@@ -104,7 +104,9 @@ const (
 )
 
 func (c *compiler) errorf(p Pos, format string, args ...any) *Error {
-	return errorAt(c.src, p, format, args...)
+	e := errorAt(c.src, p, format, args...)
+	e.Semantic = true
+	return e
 }
 
 // param binds a value and returns its placeholder.

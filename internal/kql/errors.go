@@ -22,6 +22,10 @@ type Error struct {
 	Msg string
 	// Line is the text of the source line the position is on.
 	Line string
+	// Semantic marks errors of a query that parses but does not make
+	// sense (unknown table, column or function, wrong types); the others
+	// are syntax errors.
+	Semantic bool
 }
 
 // Error renders "line L, column C: message", then the source line and a

@@ -345,8 +345,14 @@ func TestQueryErrors(t *testing.T) {
 		t.Fatalf("%d %s (%v)", resp.StatusCode, body, err)
 	}
 	in := e.Error.InnerError.InnerError
-	if e.Error.Code != "BadArgumentError" || in.Line != 2 || in.Pos != 9 || in.Token != "NoSuchColumn" || !strings.Contains(in.Message, "^") {
+	if e.Error.Code != "BadArgumentError" || e.Error.InnerError.Code != "SemanticError" || in.Line != 2 || in.Pos != 9 ||
+		in.Token != "NoSuchColumn" || !strings.Contains(in.Message, "^") {
 		t.Errorf("error = %s", body)
+	}
+	// A query that does not parse is a syntax error.
+	resp, body = env.Do(http.MethodPost, "/v1/workspaces/"+cid+"/query", env.Token, map[string]any{"query": "SecurityAlert\n| where (AlertSeverity == "})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"SyntaxError"`) {
+		t.Errorf("syntax error: %d %s", resp.StatusCode, body)
 	}
 	resp, body = env.Do(http.MethodPost, "/v1/workspaces/"+cid+"/query", env.Token, map[string]any{"query": "SecurityAlert", "timespan": "yesterday"})
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "InvalidTimespan") {

@@ -140,11 +140,15 @@ func (h *Handlers) query(w http.ResponseWriter, r *http.Request) error {
 		var qe *kql.Error
 		switch {
 		case errors.As(err, &qe):
+			kind, code, what := "SyntaxError", "SYN0002", "Query could not be parsed"
+			if qe.Semantic {
+				kind, code, what = "SemanticError", "SEM0100", "Query could not be resolved"
+			}
 			writeQueryError(w, r, badArgument("The request had some invalid properties", &queryInner{
-				Code:    "SyntaxError",
+				Code:    kind,
 				Message: qe.Msg,
-				InnerError: &queryInner{Code: "SYN0002",
-					Message: fmt.Sprintf("Query could not be parsed at line %d, column %d: %s", qe.Pos.Line, qe.Pos.Col, qe.Error()),
+				InnerError: &queryInner{Code: code,
+					Message: fmt.Sprintf("%s at line %d, column %d: %s", what, qe.Pos.Line, qe.Pos.Col, qe.Error()),
 					Line:    qe.Pos.Line, Pos: qe.Pos.Col, Token: tokenAt(qe)},
 			}))
 			return nil
