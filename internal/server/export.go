@@ -54,8 +54,8 @@ func (s *Server) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})
 }
 
-// RunBackground runs the export engine, the snapshot scheduler and the
-// event-log pruner until ctx ends.
+// RunBackground runs the export engine, the snapshot scheduler, the
+// event-log pruner and the hosted workspaces' retention until ctx ends.
 func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 	done := make(chan struct{}, 3)
 	go func() { s.Engine.Run(ctx); done <- struct{}{} }()
@@ -66,10 +66,12 @@ func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 		done <- struct{}{}
 	}()
 	go func() { s.pruneLoop(ctx); done <- struct{}{} }()
+	waitWorkspaces := s.runWorkspaceRetention(ctx)
 	return func() {
 		for range 3 {
 			<-done
 		}
+		waitWorkspaces()
 	}
 }
 

@@ -195,7 +195,6 @@ func (s *Server) Run(ctx context.Context, ready io.Writer) error {
 	}
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	waitBackground := s.RunBackground(bgCtx)
-	defer s.runWorkspaceRetention(bgCtx)()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(tls.NewListener(ln, tc)) }()
 
