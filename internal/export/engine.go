@@ -559,6 +559,11 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 		}
 		return
 	}
+	// The due list may have been read before the previous attempt recorded
+	// its backoff: an action not due yet waits.
+	if st := e.health.state(ctx, key); st.NextAttempt.After(e.now()) {
+		return
+	}
 	entries, err := e.store.Queued(ctx, key, e.opts.BatchSize)
 	if err != nil || len(entries) == 0 {
 		if err != nil && ctx.Err() == nil {

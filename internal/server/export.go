@@ -72,6 +72,8 @@ func (s *Server) RunBackground(ctx context.Context) (wait func()) {
 			<-done
 		}
 		waitWorkspaces()
+		// The engine has stopped: nothing writes to the workspaces now.
+		s.closeWorkspaces()
 	}
 }
 

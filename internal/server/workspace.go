@@ -32,18 +32,22 @@ func (s *Server) initWorkspaces(ctx context.Context) error {
 }
 
 // runWorkspaceRetention removes rows past the workspaces' retention every
-// hour until ctx ends, then closes the workspace databases; the returned
-// function waits for it to stop.
+// hour until ctx ends; the returned function waits for it to stop.
 func (s *Server) runWorkspaceRetention(ctx context.Context) (wait func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		s.Workspaces.RunRetention(ctx, workspaceRetentionInterval)
-		if err := s.Workspaces.Close(); err != nil {
-			s.Log.Warn("close workspace databases", "err", err)
-		}
 	}()
 	return func() { <-done }
+}
+
+// closeWorkspaces closes the workspace databases; call it once nothing
+// writes to them any more (the export engine has stopped).
+func (s *Server) closeWorkspaces() {
+	if err := s.Workspaces.Close(); err != nil {
+		s.Log.Warn("close workspace databases", "err", err)
+	}
 }
 
 // hostedWorkspaceSink is the sink of a Workspace action whose workspace
