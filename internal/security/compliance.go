@@ -122,56 +122,22 @@ func ComputeCompliance(cat *catalog.Catalog, standards []*catalog.Standard, stat
 		}
 		byKey[k][strings.ToLower(s.ResourceID)] = s.Code
 	}
-	out := make([]ComplianceStandardResult, 0, len(standards))
-	for _, std := range standards {
-		sr := ComplianceStandardResult{Name: std.Name}
-		for _, sc := range std.Controls {
-			cr := ComplianceControlResult{Name: sc.Name, Description: sc.Description}
-			for _, key := range sc.Assessments {
-				ar := ComplianceAssessmentResult{Key: key, Description: key}
-				if cat != nil {
-					if r, ok := cat.Recommendation(key); ok {
-						ar.Description = r.DisplayName
-					}
-				}
-				for _, code := range byKey[strings.ToLower(key)] {
-					switch code {
-					case StatusHealthy:
-						ar.Passed++
-					case StatusUnhealthy:
-						ar.Failed++
-					case StatusNotApplicable:
-						ar.Skipped++
-					}
-				}
-				ar.State = aggregate(ar.Passed, ar.Failed, ar.Skipped)
-				switch ar.State {
-				case StatePassed:
-					cr.Passed++
-				case StateFailed:
-					cr.Failed++
-				case StateSkipped:
-					cr.Skipped++
-				}
-				cr.Assessments = append(cr.Assessments, ar)
+	counts := make(map[string]KeyCounts, len(byKey))
+	for k, resources := range byKey {
+		var kc KeyCounts
+		for _, code := range resources {
+			switch code {
+			case StatusHealthy:
+				kc[0]++
+			case StatusUnhealthy:
+				kc[1]++
+			case StatusNotApplicable:
+				kc[2]++
 			}
-			cr.State = aggregate(cr.Passed, cr.Failed, cr.Skipped)
-			switch cr.State {
-			case StatePassed:
-				sr.Passed++
-			case StateFailed:
-				sr.Failed++
-			case StateSkipped:
-				sr.Skipped++
-			default:
-				sr.Unsupported++
-			}
-			sr.Controls = append(sr.Controls, cr)
 		}
-		sr.State = aggregate(sr.Passed, sr.Failed, sr.Skipped)
-		out = append(out, sr)
+		counts[k] = kc
 	}
-	return out
+	return ComplianceFromCounts(cat, standards, counts)
 }
 
 // ComplianceStandardID returns the ID of a standard in a subscription.
