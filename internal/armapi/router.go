@@ -307,3 +307,15 @@ func CheckAPIVersion(r *http.Request, supported []string) error {
 	return BadRequest("InvalidApiVersionParameter",
 		"The api-version '%s' is invalid. The supported versions are '%s'.", v, strings.Join(supported, ","))
 }
+
+// SubscriptionScope is a Route.Scope for patterns with {subscriptionId}:
+// the subscription.
+func SubscriptionScope(r *http.Request) string {
+	return armid.SubscriptionID(r.PathValue("subscriptionId"))
+}
+
+// ResourceGroupScope is a Route.Scope for patterns with {subscriptionId}
+// and {resourceGroupName}: the resource group.
+func ResourceGroupScope(r *http.Request) string {
+	return armid.ResourceGroupID(r.PathValue("subscriptionId"), r.PathValue("resourceGroupName"))
+}

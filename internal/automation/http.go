@@ -45,21 +45,15 @@ const (
 	itemPath    = listRGPath + "/{automationName}"
 )
 
-func subScope(r *http.Request) string { return armid.SubscriptionID(r.PathValue("subscriptionId")) }
-
-func rgScope(r *http.Request) string {
-	return armid.ResourceGroupID(r.PathValue("subscriptionId"), r.PathValue("resourceGroupName"))
-}
-
 // Register adds the routes to rt.
 func (h *Handlers) Register(rt *armapi.Router) {
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listSubPath, APIVersions: APIVersions, Permission: PermRead, Scope: subScope, Handler: h.listSub})
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listRGPath, APIVersions: APIVersions, Permission: PermRead, Scope: rgScope, Handler: h.listRG})
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: itemPath, APIVersions: APIVersions, Permission: PermRead, Scope: rgScope, Handler: h.get})
-	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: itemPath, APIVersions: APIVersions, Permission: PermWrite, Scope: rgScope, Handler: h.put})
-	rt.Handle(armapi.Route{Method: http.MethodPatch, Pattern: itemPath, APIVersions: PatchVersions, Permission: PermWrite, Scope: rgScope, Handler: h.patch})
-	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: itemPath, APIVersions: APIVersions, Permission: PermDelete, Scope: rgScope, Handler: h.delete})
-	rt.Handle(armapi.Route{Method: http.MethodPost, Pattern: itemPath + "/validate", APIVersions: APIVersions, Permission: PermValidate, Scope: rgScope, Handler: h.validate})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listSubPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.SubscriptionScope, Handler: h.listSub})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listRGPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.ResourceGroupScope, Handler: h.listRG})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: itemPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.ResourceGroupScope, Handler: h.get})
+	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: itemPath, APIVersions: APIVersions, Permission: PermWrite, Scope: armapi.ResourceGroupScope, Handler: h.put})
+	rt.Handle(armapi.Route{Method: http.MethodPatch, Pattern: itemPath, APIVersions: PatchVersions, Permission: PermWrite, Scope: armapi.ResourceGroupScope, Handler: h.patch})
+	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: itemPath, APIVersions: APIVersions, Permission: PermDelete, Scope: armapi.ResourceGroupScope, Handler: h.delete})
+	rt.Handle(armapi.Route{Method: http.MethodPost, Pattern: itemPath + "/validate", APIVersions: APIVersions, Permission: PermValidate, Scope: armapi.ResourceGroupScope, Handler: h.validate})
 }
 
 // ref resolves the path's automation; the resource group must exist (its

@@ -78,14 +78,12 @@ func (h *Handlers) Register(rt *armapi.Router) {
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		rt.Handle(armapi.Route{Method: m, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGRead, Scope: pathScope, Handler: h.getResourceGroup})
 	}
-	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGWrite, Scope: subScope, Handler: h.putResourceGroup})
+	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGWrite, Scope: armapi.SubscriptionScope, Handler: h.putResourceGroup})
 	rt.Handle(armapi.Route{Method: http.MethodPatch, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGWrite, Scope: pathScope, Handler: h.patchResourceGroup})
 	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGDelete, Scope: pathScope, Handler: h.deleteResourceGroup})
 }
 
 func groupScope(r *http.Request) string { return GroupID(r.PathValue("groupId")) }
-
-func subScope(r *http.Request) string { return armid.SubscriptionID(r.PathValue("subscriptionId")) }
 
 // pathScope is the scope of a route below /subscriptions/{subscriptionId}:
 // the longest prefix of the path that parses, or, when none does because the

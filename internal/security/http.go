@@ -49,10 +49,10 @@ func (h *Handlers) Register(rt *armapi.Router) {
 	// Recommendation definitions.
 	route(get, prov+"/assessmentMetadata", VersionsMetadata, auth, nil, h.listBuiltinMetadata)
 	route(get, prov+"/assessmentMetadata/{name}", VersionsMetadata, auth, nil, h.getBuiltinMetadata)
-	route(get, subProv+"/assessmentMetadata", VersionsMetadata, PermMetadataRead, subScope, h.listMetadata)
-	route(get, subProv+"/assessmentMetadata/{name}", VersionsMetadata, PermMetadataRead, subScope, h.getMetadata)
-	route(put, subProv+"/assessmentMetadata/{name}", VersionsMetadata, PermMetadataWrite, subScope, h.putMetadata)
-	route(del, subProv+"/assessmentMetadata/{name}", VersionsMetadata, PermMetadataDelete, subScope, h.deleteMetadata)
+	route(get, subProv+"/assessmentMetadata", VersionsMetadata, PermMetadataRead, armapi.SubscriptionScope, h.listMetadata)
+	route(get, subProv+"/assessmentMetadata/{name}", VersionsMetadata, PermMetadataRead, armapi.SubscriptionScope, h.getMetadata)
+	route(put, subProv+"/assessmentMetadata/{name}", VersionsMetadata, PermMetadataWrite, armapi.SubscriptionScope, h.putMetadata)
+	route(del, subProv+"/assessmentMetadata/{name}", VersionsMetadata, PermMetadataDelete, armapi.SubscriptionScope, h.deleteMetadata)
 
 	// Assessments on any resource, lists at any scope in a subscription.
 	route(get, "/{scope...}"+prov+"/assessments", VersionsAssessments, PermAssessmentRead, pathScope("scope"), h.listAssessments)
@@ -66,44 +66,38 @@ func (h *Handlers) Register(rt *armapi.Router) {
 	route(get, "/{scope...}"+prov+"/assessments/{name}/subAssessments/{subName}", VersionsSubAssessments, PermSubAssessmentRead, pathScope("scope"), h.getSubAssessment)
 
 	// Alerts.
-	route(get, subProv+"/alerts", VersionsAlerts, PermAlertRead, subScope, h.listAlerts)
-	route(get, rgProv+"/alerts", VersionsAlerts, PermAlertRead, rgScope, h.listAlerts)
-	route(get, subProv+"/locations/{location}/alerts", VersionsAlerts, PermAlertRead, subScope, h.listAlerts)
-	route(get, rgProv+"/locations/{location}/alerts", VersionsAlerts, PermAlertRead, rgScope, h.listAlerts)
-	route(get, subProv+"/locations/{location}/alerts/{alertName}", VersionsAlerts, PermAlertRead, subScope, h.getAlert)
-	route(get, rgProv+"/locations/{location}/alerts/{alertName}", VersionsAlerts, PermAlertRead, rgScope, h.getAlert)
+	route(get, subProv+"/alerts", VersionsAlerts, PermAlertRead, armapi.SubscriptionScope, h.listAlerts)
+	route(get, rgProv+"/alerts", VersionsAlerts, PermAlertRead, armapi.ResourceGroupScope, h.listAlerts)
+	route(get, subProv+"/locations/{location}/alerts", VersionsAlerts, PermAlertRead, armapi.SubscriptionScope, h.listAlerts)
+	route(get, rgProv+"/locations/{location}/alerts", VersionsAlerts, PermAlertRead, armapi.ResourceGroupScope, h.listAlerts)
+	route(get, subProv+"/locations/{location}/alerts/{alertName}", VersionsAlerts, PermAlertRead, armapi.SubscriptionScope, h.getAlert)
+	route(get, rgProv+"/locations/{location}/alerts/{alertName}", VersionsAlerts, PermAlertRead, armapi.ResourceGroupScope, h.getAlert)
 	for action, status := range alertActions {
-		route(post, subProv+"/locations/{location}/alerts/{alertName}/"+action, VersionsAlerts, PermAlertWrite, subScope, h.alertState(status))
-		route(post, rgProv+"/locations/{location}/alerts/{alertName}/"+action, VersionsAlerts, PermAlertWrite, rgScope, h.alertState(status))
+		route(post, subProv+"/locations/{location}/alerts/{alertName}/"+action, VersionsAlerts, PermAlertWrite, armapi.SubscriptionScope, h.alertState(status))
+		route(post, rgProv+"/locations/{location}/alerts/{alertName}/"+action, VersionsAlerts, PermAlertWrite, armapi.ResourceGroupScope, h.alertState(status))
 	}
-	route(post, subProv+"/locations/{location}/alerts/default/simulate", VersionsAlerts, PermAlertWrite, subScope, h.simulate)
-	route(get, subProv+"/locations/{location}/alerts/default/simulate/operationResults/{operationId}", VersionsAlerts, PermAlertRead, subScope, h.simulateResult)
+	route(post, subProv+"/locations/{location}/alerts/default/simulate", VersionsAlerts, PermAlertWrite, armapi.SubscriptionScope, h.simulate)
+	route(get, subProv+"/locations/{location}/alerts/default/simulate/operationResults/{operationId}", VersionsAlerts, PermAlertRead, armapi.SubscriptionScope, h.simulateResult)
 
 	// Secure score.
-	route(get, subProv+"/secureScores", VersionsScores, PermScoreRead, subScope, h.listScores)
-	route(get, subProv+"/secureScores/{name}", VersionsScores, PermScoreRead, subScope, h.getScore)
-	route(get, subProv+"/secureScores/{name}/secureScoreControls", VersionsScores, PermScoreRead, subScope, h.listControls)
-	route(get, subProv+"/secureScoreControls", VersionsScores, PermScoreRead, subScope, h.listControls)
+	route(get, subProv+"/secureScores", VersionsScores, PermScoreRead, armapi.SubscriptionScope, h.listScores)
+	route(get, subProv+"/secureScores/{name}", VersionsScores, PermScoreRead, armapi.SubscriptionScope, h.getScore)
+	route(get, subProv+"/secureScores/{name}/secureScoreControls", VersionsScores, PermScoreRead, armapi.SubscriptionScope, h.listControls)
+	route(get, subProv+"/secureScoreControls", VersionsScores, PermScoreRead, armapi.SubscriptionScope, h.listControls)
 	route(get, prov+"/secureScoreControlDefinitions", VersionsScores, auth, nil, h.listControlDefinitions)
-	route(get, subProv+"/secureScoreControlDefinitions", VersionsScores, PermScoreRead, subScope, h.listControlDefinitions)
+	route(get, subProv+"/secureScoreControlDefinitions", VersionsScores, PermScoreRead, armapi.SubscriptionScope, h.listControlDefinitions)
 
 	// Regulatory compliance.
 	std := subProv + "/regulatoryComplianceStandards"
-	route(get, std, VersionsCompliance, PermComplianceRead, subScope, h.listStandards)
-	route(get, std+"/{standard}", VersionsCompliance, PermComplianceRead, subScope, h.getStandard)
-	route(get, std+"/{standard}/regulatoryComplianceControls", VersionsCompliance, PermComplianceRead, subScope, h.listComplianceControls)
-	route(get, std+"/{standard}/regulatoryComplianceControls/{control}", VersionsCompliance, PermComplianceRead, subScope, h.getComplianceControl)
-	route(get, std+"/{standard}/regulatoryComplianceControls/{control}/regulatoryComplianceAssessments", VersionsCompliance, PermComplianceRead, subScope, h.listComplianceAssessments)
-	route(get, std+"/{standard}/regulatoryComplianceControls/{control}/regulatoryComplianceAssessments/{assessment}", VersionsCompliance, PermComplianceRead, subScope, h.getComplianceAssessment)
+	route(get, std, VersionsCompliance, PermComplianceRead, armapi.SubscriptionScope, h.listStandards)
+	route(get, std+"/{standard}", VersionsCompliance, PermComplianceRead, armapi.SubscriptionScope, h.getStandard)
+	route(get, std+"/{standard}/regulatoryComplianceControls", VersionsCompliance, PermComplianceRead, armapi.SubscriptionScope, h.listComplianceControls)
+	route(get, std+"/{standard}/regulatoryComplianceControls/{control}", VersionsCompliance, PermComplianceRead, armapi.SubscriptionScope, h.getComplianceControl)
+	route(get, std+"/{standard}/regulatoryComplianceControls/{control}/regulatoryComplianceAssessments", VersionsCompliance, PermComplianceRead, armapi.SubscriptionScope, h.listComplianceAssessments)
+	route(get, std+"/{standard}/regulatoryComplianceControls/{control}/regulatoryComplianceAssessments/{assessment}", VersionsCompliance, PermComplianceRead, armapi.SubscriptionScope, h.getComplianceAssessment)
 }
 
 var alertActions = map[string]string{"dismiss": "Dismissed", "activate": "Active", "resolve": "Resolved", "inProgress": "InProgress"}
-
-func subScope(r *http.Request) string { return armid.SubscriptionID(r.PathValue("subscriptionId")) }
-
-func rgScope(r *http.Request) string {
-	return armid.ResourceGroupID(r.PathValue("subscriptionId"), r.PathValue("resourceGroupName"))
-}
 
 // pathScope checks permissions at the scope named by a path parameter.
 func pathScope(param string) func(*http.Request) string {

@@ -33,19 +33,13 @@ const (
 // IngestionAPIVersions are the api-version values of the Logs Ingestion API.
 var IngestionAPIVersions = []string{"2023-01-01", "2021-11-01-preview"}
 
-func subScope(r *http.Request) string { return armid.SubscriptionID(r.PathValue("subscriptionId")) }
-
-func rgScope(r *http.Request) string {
-	return armid.ResourceGroupID(r.PathValue("subscriptionId"), r.PathValue("resourceGroupName"))
-}
-
 // Register adds the routes to rt.
 func (h *Handlers) Register(rt *armapi.Router) {
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listSubPath, APIVersions: APIVersions, Permission: PermRead, Scope: subScope, Handler: h.listSub})
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listRGPath, APIVersions: APIVersions, Permission: PermRead, Scope: rgScope, Handler: h.listRG})
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: itemPath, APIVersions: APIVersions, Permission: PermRead, Scope: rgScope, Handler: h.get})
-	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: itemPath, APIVersions: APIVersions, Permission: PermWrite, Scope: rgScope, Handler: h.put})
-	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: itemPath, APIVersions: APIVersions, Permission: PermDelete, Scope: rgScope, Handler: h.delete})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listSubPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.SubscriptionScope, Handler: h.listSub})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listRGPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.ResourceGroupScope, Handler: h.listRG})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: itemPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.ResourceGroupScope, Handler: h.get})
+	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: itemPath, APIVersions: APIVersions, Permission: PermWrite, Scope: armapi.ResourceGroupScope, Handler: h.put})
+	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: itemPath, APIVersions: APIVersions, Permission: PermDelete, Scope: armapi.ResourceGroupScope, Handler: h.delete})
 	rt.Handle(armapi.Route{Method: http.MethodPost, Pattern: QueryPath, Permission: PermRead, Scope: h.queryScope, Handler: h.query})
 	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: QueryPath, Permission: PermRead, Scope: h.queryScope, Handler: h.query})
 	rt.Handle(armapi.Route{Method: http.MethodPost, Pattern: IngestPath, APIVersions: IngestionAPIVersions, Permission: PermWrite, Scope: h.ingestScope, Handler: h.ingest})
@@ -74,7 +68,7 @@ func (h *Handlers) ingestScope(r *http.Request) string {
 }
 
 func itemID(r *http.Request) string {
-	return rgScope(r) + "/providers/" + ResourceType + "/" + r.PathValue("workspaceName")
+	return armapi.ResourceGroupScope(r) + "/providers/" + ResourceType + "/" + r.PathValue("workspaceName")
 }
 
 func render(w *Workspace) json.RawMessage {
@@ -129,11 +123,11 @@ func (h *Handlers) delete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) listSub(w http.ResponseWriter, r *http.Request) error {
-	return h.list(w, r, armid.Key(subScope(r))+"/")
+	return h.list(w, r, armid.Key(armapi.SubscriptionScope(r))+"/")
 }
 
 func (h *Handlers) listRG(w http.ResponseWriter, r *http.Request) error {
-	return h.list(w, r, armid.Key(rgScope(r))+"/")
+	return h.list(w, r, armid.Key(armapi.ResourceGroupScope(r))+"/")
 }
 
 func (h *Handlers) list(w http.ResponseWriter, r *http.Request, prefix string) error {
