@@ -18,6 +18,7 @@ import (
 	"sluice/internal/auth"
 	"sluice/internal/config"
 	"sluice/internal/server"
+	"sluice/internal/users"
 	"sluice/internal/store/sqlite"
 )
 
@@ -26,6 +27,7 @@ const usage = `Sluice keeps an estate's security state and continuously exports 
 Usage:
   sluice serve [flags]    run the server (HTTPS, embedded store in --data)
   sluice token [flags]    print a bearer token (default: the bootstrap administrator's)
+  sluice password [flags] set and print a new portal password (default user: admin)
   sluice version          print the version
 
 Run 'sluice <command> -h' for the flags of a command.
@@ -48,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(args[1:], stdout, stderr)
 	case "token":
 		err = token(args[1:], stdout, stderr)
+	case "password":
+		err = password(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sluice", version)
 	case "-h", "--help", "help":
@@ -144,6 +148,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if srv.InitialPassword != "" {
+		// Printed once, never logged: reset it with `sluice password`.
+		fmt.Fprintf(stderr, "\nPortal sign-in for the bootstrap administrator: user %q, password %s\n(shown only now; `sluice password --data %s` sets a new one)\n\n",
+			server.AdminUser, srv.InitialPassword, cfg.Data)
+	}
 	return srv.Run(ctx, stdout)
 }
 
@@ -224,5 +233,35 @@ func mustBeRegistered(data, tenant, oid string) error {
 	if !ok {
 		return fmt.Errorf("principal %s is not registered in tenant %s: register it (PUT /providers/Sluice.Identity/servicePrincipals/%s) or assign it a role first", oid, tenant, oid)
 	}
+	return nil
+}
+
+// password sets a new random portal password for a local user (the
+// bootstrap administrator by default) and prints it.
+func password(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("password", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", config.Default().Data, "data directory of the server")
+	user := fs.String("user", server.AdminUser, "local user name")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("password: unexpected argument %q", fs.Arg(0))
+	}
+	if _, err := server.ReadBootstrap(*data); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, *data, sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("open the store in %s: %w", *data, err)
+	}
+	defer st.Close()
+	pw, err := users.SetPassword(ctx, st, *user)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, pw)
 	return nil
 }

@@ -97,6 +97,13 @@ type ExternalIssuer struct {
 	Issuer   string `yaml:"issuer"`
 	Audience string `yaml:"audience"`
 	JWKSURL  string `yaml:"jwksURL"`
+	// Portal sign-in (authorization-code flow with PKCE) is offered when
+	// ClientID is set: Name labels the button and names the callback
+	// path /portal/oidc/<name>/callback; ClientSecret is optional.
+	Name         string   `yaml:"name"`
+	ClientID     string   `yaml:"clientId"`
+	ClientSecret string   `yaml:"clientSecret"`
+	Scopes       []string `yaml:"scopes"`
 }
 
 // Auth configures the built-in token issuer.

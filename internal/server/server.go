@@ -27,6 +27,7 @@ import (
 	"sluice/internal/config"
 	"sluice/internal/estate"
 	"sluice/internal/export"
+	"sluice/internal/portal"
 	"sluice/internal/security"
 	"sluice/internal/store"
 	"sluice/internal/store/sqlite"
@@ -49,6 +50,11 @@ type Server struct {
 	// Automations stores Microsoft.Security/automations and feeds the engine.
 	Automations *automation.Service
 	Workspaces  *workspace.Service
+	// Portal is the web portal under /portal/.
+	Portal *portal.Portal
+	// InitialPassword is the bootstrap administrator's portal password
+	// when this start created it (to be printed once), else empty.
+	InitialPassword string
 
 	handler   http.Handler
 	tls       tlsutil.Files
@@ -126,6 +132,9 @@ func (s *Server) init(ctx context.Context) error {
 		armapi.WriteRaw(w, http.StatusOK, s.Issuer.JWKS())
 	})
 	mux.Handle("/", s.Router)
+	if err := s.initPortal(ctx, mux); err != nil {
+		return err
+	}
 	var root http.Handler = mux
 	if base := s.Config.PublicURL; base != "" {
 		root = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { mux.ServeHTTP(w, armapi.WithBaseURL(r, base)) })
