@@ -18,8 +18,8 @@ import (
 	"sluice/internal/auth"
 	"sluice/internal/config"
 	"sluice/internal/server"
-	"sluice/internal/users"
 	"sluice/internal/store/sqlite"
+	"sluice/internal/users"
 )
 
 const usage = `Sluice keeps an estate's security state and continuously exports it.
