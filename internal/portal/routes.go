@@ -12,6 +12,11 @@ func (p *Portal) routes() {
 	m.Handle("GET "+Prefix+"{$}", p.authed(p.environment))
 	m.Handle("GET "+Prefix+"environment", p.authed(p.environment))
 	p.oidcRoutes()
+	p.exportRoutes()
+	p.reportRoutes()
+	p.healthRoutes()
+	p.workspaceRoutes()
+	p.summaryRoutes()
 	m.Handle(Prefix, p.authed(func(w http.ResponseWriter, r *http.Request) error {
 		return &APIError{Status: http.StatusNotFound, Code: "NotFound", Message: "There is no portal page at " + r.URL.Path + "."}
 	}))

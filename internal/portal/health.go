@@ -1,0 +1,4 @@
+package portal
+
+// healthRoutes registers the delivery health page.
+func (p *Portal) healthRoutes() {}

@@ -1,0 +1,4 @@
+package portal
+
+// workspaceRoutes registers the workspace query page.
+func (p *Portal) workspaceRoutes() {}
