@@ -112,6 +112,10 @@ type Auth struct {
 	Audience string `yaml:"audience"`
 	// ExternalIssuers are OpenID Connect issuers trusted per tenant.
 	ExternalIssuers []ExternalIssuer `yaml:"externalIssuers"`
+	// PasswordIterations is the PBKDF2 work factor of the local users'
+	// password hashes created by the server (0: users.Iterations, 600,000;
+	// at least 1,000). Tests lower it to run fast.
+	PasswordIterations int `yaml:"passwordIterations"`
 }
 
 // Store configures the embedded store.
@@ -186,6 +190,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("tlsCert and tlsKey must be given together"))
+	}
+	if n := c.Auth.PasswordIterations; n != 0 && (n < 1000 || n > 10_000_000) {
+		errs = append(errs, fmt.Errorf("auth.passwordIterations: %d is not between 1000 and 10000000", n))
 	}
 	switch c.LogFormat {
 	case "text", "json":

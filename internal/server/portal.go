@@ -31,7 +31,11 @@ func (s *Server) ensureAdminUser(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	h, err := users.Hash(pw)
+	iter := s.Config.Auth.PasswordIterations
+	if iter == 0 {
+		iter = users.Iterations
+	}
+	h, err := users.HashN(pw, iter)
 	if err != nil {
 		return "", err
 	}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"sluice/internal/store"
 )
@@ -45,14 +46,24 @@ type User struct {
 // Key is the store key of a user name (names compare case-insensitively).
 func Key(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
-// Hash derives the stored form of password with a fresh salt.
-func Hash(password string) (string, error) {
+// Hash derives the stored form of password with a fresh salt and the
+// default work factor.
+func Hash(password string) (string, error) { return HashN(password, Iterations) }
+
+// HashN is Hash with iter PBKDF2 iterations (at least MinIterations).
+func HashN(password string, iter int) (string, error) {
+	if iter < MinIterations {
+		return "", fmt.Errorf("a password hash needs at least %d iterations, not %d", MinIterations, iter)
+	}
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read salt: %w", err)
 	}
-	return hashWith(password, salt, Iterations)
+	return hashWith(password, salt, iter)
 }
+
+// MinIterations is the smallest work factor HashN accepts.
+const MinIterations = 1000
 
 func hashWith(password string, salt []byte, iter int) (string, error) {
 	key, err := pbkdf2.Key(sha256.New, password, salt, iter, 32)
@@ -126,7 +137,7 @@ type Service struct {
 func (s *Service) Authenticate(ctx context.Context, name, password string) (*User, error) {
 	u, err := Get(ctx, s.Store, name)
 	if errors.Is(err, store.ErrNotFound) {
-		Verify(dummyHash, password)
+		Verify(dummyHash(), password)
 		return nil, ErrInvalidCredentials
 	}
 	if err != nil {
@@ -140,7 +151,10 @@ func (s *Service) Authenticate(ctx context.Context, name, password string) (*Use
 
 // dummyHash is verified for unknown names so that timing does not reveal
 // which names exist.
-var dummyHash, _ = hashWith("", make([]byte, 16), Iterations)
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := hashWith("", make([]byte, 16), Iterations)
+	return h
+})
 
 // SetPassword gives an existing user a new random password and returns it.
 func SetPassword(ctx context.Context, st store.Store, name string) (string, error) {

@@ -55,6 +55,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg.Data = t.TempDir()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Store.Synchronous = "NORMAL"
+	// A low work factor keeps the administrator's password hash cheap
+	// under -race; the default (600,000) is tested in internal/users.
+	cfg.Auth.PasswordIterations = 1000
 	for _, o := range opts {
 		o(&cfg)
 	}
