@@ -38,6 +38,9 @@ type Portal struct {
 	Verify func(r *http.Request, token string) (*auth.Principal, error)
 	// Users checks local users' passwords.
 	Users Authenticator
+	// OnSignIn, when set, is told of every successful sign-in (the
+	// server writes it to the audit log).
+	OnSignIn func(r *http.Request, p *auth.Principal)
 	// OIDC lists the external issuers a user can sign in with.
 	OIDC []*OIDCProvider
 	Log  *slog.Logger

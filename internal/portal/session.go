@@ -159,8 +159,16 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Log.Info("portal sign-in", "user", u.Name, "objectId", u.ObjectID)
+	p.signedIn(r, &auth.Principal{TenantID: u.TenantID, ObjectID: u.ObjectID, Name: u.DisplayName})
 	p.setSession(w, tok)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// signedIn reports a successful sign-in to OnSignIn (the audit log).
+func (p *Portal) signedIn(r *http.Request, pr *auth.Principal) {
+	if p.OnSignIn != nil {
+		p.OnSignIn(r, pr)
+	}
 }
 
 func (p *Portal) logout(w http.ResponseWriter, r *http.Request) error {

@@ -13,6 +13,7 @@ import (
 
 	"sluice/internal/armapi"
 	"sluice/internal/auth"
+	"sluice/internal/portal"
 	"sluice/internal/store"
 )
 
@@ -72,7 +73,7 @@ func (s *Server) audited(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if strings.Contains(strings.ToLower(r.URL.Path), "/oauth2/") {
+		if strings.Contains(strings.ToLower(r.URL.Path), "/oauth2/") || strings.HasPrefix(r.URL.Path, portal.Prefix) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -84,10 +85,7 @@ func (s *Server) audited(next http.Handler) http.Handler {
 		if e.Status == 0 {
 			e.Status = http.StatusOK
 		}
-		e.ClientIP = r.RemoteAddr
-		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-			e.ClientIP = host
-		}
+		e.ClientIP = clientIP(r)
 		if a, ok := s.Router.Authn.(*auth.Authenticator); ok && r.Header.Get("Authorization") != "" {
 			if ctx, err := a.Authenticate(r); err == nil {
 				if p := auth.FromContext(ctx); p != nil {
@@ -99,6 +97,13 @@ func (s *Server) audited(next http.Handler) http.Handler {
 			s.Log.Error("write audit entry", "method", e.Method, "path", e.Path, "err", err)
 		}
 	})
+}
+
+func clientIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 func (s *Server) writeAudit(ctx context.Context, e *AuditEntry) error {

@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"time"
+
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"net/http"
 
 	"sluice/internal/auth"
@@ -62,7 +65,10 @@ func (s *Server) initPortal(ctx context.Context, mux *http.ServeMux) error {
 			return authn.VerifyToken(r.Context(), token)
 		},
 		Users: &users.Service{Store: s.Store},
-		Log:   s.Log.With("component", "portal"),
+		OnSignIn: func(r *http.Request, pr *auth.Principal) {
+			s.auditSignIn(r, pr)
+		},
+		Log: s.Log.With("component", "portal"),
 	}
 	for _, x := range s.Config.Auth.ExternalIssuers {
 		if x.ClientID == "" {
@@ -77,4 +83,16 @@ func (s *Server) initPortal(ctx context.Context, mux *http.ServeMux) error {
 	p.Register(mux)
 	s.Portal = p
 	return nil
+}
+
+// auditSignIn records a portal sign-in in the audit log of the user's
+// tenant (the portal's own pages are not audited request by request: the
+// API calls they make are, under the signed-in user).
+func (s *Server) auditSignIn(r *http.Request, pr *auth.Principal) {
+	e := &AuditEntry{ID: uuid.Must(uuid.NewV7()).String(), Time: time.Now().UTC(), Method: r.Method,
+		Path: r.URL.Path, Status: http.StatusSeeOther, TenantID: pr.TenantID, PrincipalID: pr.ObjectID,
+		ClientIP: clientIP(r)}
+	if err := s.writeAudit(context.WithoutCancel(r.Context()), e); err != nil {
+		s.Log.Error("write audit entry", "method", e.Method, "path", e.Path, "err", err)
+	}
 }
