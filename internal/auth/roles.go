@@ -1,5 +1,20 @@
 package auth
 
+// The built-in role definitions below (ids, actions, notActions,
+// dataActions, notDataActions) were checked on 2026-11-28 against
+// Microsoft's reference "Azure built-in roles"
+// (learn.microsoft.com/azure/role-based-access-control/built-in-roles/…,
+// source MicrosoftDocs/azure-docs, articles/role-based-access-control/
+// built-in-roles/): privileged.md (Owner, Contributor, User Access
+// Administrator; its ms.date 07/01/2026), general.md (Reader), security.md
+// (Security Admin, Security Reader, Microsoft Sentinel Contributor),
+// monitor.md (Monitoring Contributor, Monitoring
+// Metrics Publisher) and analytics.md (Log Analytics Contributor, Log
+// Analytics Reader, Azure Event Hubs Data Sender). The check removed one
+// action written from memory: Monitoring Contributor has no
+// Microsoft.AlertsManagement/prometheusRuleGroups/*. roles_test.go pins
+// what each role must and must not allow.
+
 import (
 	"sort"
 	"strings"
@@ -100,7 +115,7 @@ var BuiltinRoles = map[string]*RoleDefinition{
 			"Microsoft.Support/*", "Microsoft.WorkloadMonitor/monitors/*", "Microsoft.AlertsManagement/smartDetectorAlertRules/*",
 			"Microsoft.AlertsManagement/actionRules/*", "Microsoft.AlertsManagement/smartGroups/*",
 			"Microsoft.AlertsManagement/migrateFromSmartDetection/*", "Microsoft.AlertsManagement/investigations/*",
-			"Microsoft.AlertsManagement/prometheusRuleGroups/*", "Microsoft.Monitor/investigations/*"}},
+			"Microsoft.Monitor/investigations/*"}},
 	RoleMonitoringMetricsPublisher: {ID: RoleMonitoringMetricsPublisher, Name: "Monitoring Metrics Publisher",
 		Description: "Enables publishing metrics against Azure resources",
 		Actions:     []string{"Microsoft.Insights/Register/Action", "Microsoft.Support/*", "Microsoft.Resources/subscriptions/resourceGroups/read"},
