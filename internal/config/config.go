@@ -245,8 +245,51 @@ func (c *Config) Validate() error {
 	if _, err := time.Parse(time.RFC3339, c.Export.SnapshotStart); err != nil {
 		errs = append(errs, fmt.Errorf("export.snapshotStart: %q is not an RFC 3339 time", c.Export.SnapshotStart))
 	}
+	names := map[string]bool{}
+	for i, x := range c.Auth.ExternalIssuers {
+		if err := x.validateSignIn(names); err != nil {
+			errs = append(errs, fmt.Errorf("auth.externalIssuers[%d]: %w", i, err))
+		}
+	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdownTimeout: must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// validateSignIn checks the portal sign-in settings of an external issuer:
+// with a clientId, a name of lower-case letters, digits and hyphens,
+// unique among the issuers (names records those seen).
+func (x *ExternalIssuer) validateSignIn(names map[string]bool) error {
+	if x.ClientID == "" {
+		if x.Name != "" || x.ClientSecret != "" || len(x.Scopes) > 0 {
+			return errors.New("name, clientSecret and scopes need clientId (portal sign-in)")
+		}
+		return nil
+	}
+	if x.Name == "" {
+		return errors.New("name: required with clientId (it names the portal's sign-in button and callback path)")
+	}
+	if !validName(x.Name) {
+		return fmt.Errorf("name: %q may hold only lower-case letters, digits and hyphens", x.Name)
+	}
+	if names[x.Name] {
+		return fmt.Errorf("name: %q is used by another external issuer", x.Name)
+	}
+	names[x.Name] = true
+	for _, sc := range x.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\r\n\"\\") {
+			return fmt.Errorf("scopes: %q is not a scope token", sc)
+		}
+	}
+	return nil
+}
+
+func validName(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return s != "" && len(s) <= 63
 }
