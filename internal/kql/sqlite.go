@@ -1,6 +1,7 @@
 package kql
 
 import (
+	"bytes"
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
@@ -285,10 +286,13 @@ func (sqliteDialect) Encode(t Type, v any) (any, error) {
 		default:
 			return bad()
 		}
-		if !json.Valid(raw) {
+		// One pass validates and compacts (Compact fails on invalid JSON).
+		var b bytes.Buffer
+		b.Grow(len(raw))
+		if err := json.Compact(&b, raw); err != nil || b.Len() == 0 {
 			return nil, fmt.Errorf("%w: invalid JSON for a dynamic column", errEncode)
 		}
-		c := parseJSON(string(raw))
+		c := b.String()
 		if c == "null" {
 			return nil, nil
 		}

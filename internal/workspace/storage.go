@@ -2,11 +2,13 @@ package workspace
 
 import (
 	"context"
+	"encoding/json"
 	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -84,22 +86,23 @@ func OpenDB(path, customerID string) (*DB, error) {
 // Close closes the database.
 func (d *DB) Close() error { return d.SQL.Close() }
 
-// insertSQL returns the INSERT of n rows into table.
-func (d *DB) insertSQL(t kql.Table, n int) string {
-	k := fmt.Sprintf("%s/%d", t.Name, n)
+// insertSQL returns the INSERT of n rows into table's columns cols
+// (indexes into t.Columns, named by key).
+func (d *DB) insertSQL(t kql.Table, cols []int, key string, n int) string {
+	k := t.Name + "/" + key + "/" + strconv.Itoa(n)
 	if s, ok := d.inserts[k]; ok {
 		return s
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "INSERT INTO %s (", kql.SQLite.Quote(t.Name))
-	for i, c := range t.Columns {
+	for i, c := range cols {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(kql.SQLite.Quote(c.Name))
+		b.WriteString(kql.SQLite.Quote(t.Columns[c].Name))
 	}
 	b.WriteString(") VALUES ")
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(t.Columns)), ", ") + ")"
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteString(", ")
@@ -110,9 +113,27 @@ func (d *DB) insertSQL(t kql.Table, n int) string {
 	return d.inserts[k]
 }
 
+// isDefault reports whether an encoded value equals its column's default
+// (NULL, or '' for strings), so that the column can be left out.
+func isDefault(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	}
+	return false
+}
+
 // Insert writes rows of one table (values in the table's column order, as
 // Go values of latables.Row) in one transaction. TenantId defaults to the
 // customer id and Type to the table name.
+//
+// Rows go in multi-row INSERTs of up to maxRowsPerInsert rows. A column
+// whose values are all its default (NULL, or '' for strings) in a chunk
+// is left out of that chunk's INSERT: SQLite fills in the same default
+// without a bound parameter each, and binding is most of the cost of a
+// row (exported rows leave many columns empty).
 func (d *DB) Insert(ctx context.Context, table string, rows [][]any) error {
 	t, ok := kqlTables[table]
 	if !ok {
@@ -132,6 +153,11 @@ func (d *DB) Insert(ctx context.Context, table string, rows [][]any) error {
 	}
 	ncol := len(t.Columns)
 	per := min(maxRowsPerInsert, sqliteMaxVars/ncol)
+	enc := make([]any, per*ncol)
+	used := make([]bool, ncol)
+	cols := make([]int, 0, ncol)
+	args := make([]any, 0, per*ncol)
+	key := make([]byte, 0, ncol)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	tx, err := d.SQL.BeginTx(ctx, nil)
@@ -139,11 +165,15 @@ func (d *DB) Insert(ctx context.Context, table string, rows [][]any) error {
 		return fmt.Errorf("workspace: begin: %w", err)
 	}
 	defer tx.Rollback()
-	args := make([]any, 0, per*ncol)
-	var full *sql.Stmt
+	stmts := map[string]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
 	for start := 0; start < len(rows); start += per {
 		chunk := rows[start:min(start+per, len(rows))]
-		args = args[:0]
+		clear(used)
 		for ri, r := range chunk {
 			if len(r) != ncol {
 				return fmt.Errorf("workspace: %s row %d has %d values, want %d", table, start+ri, len(r), ncol)
@@ -158,23 +188,56 @@ func (d *DB) Insert(ctx context.Context, table string, rows [][]any) error {
 						v = table
 					}
 				}
-				enc, err := kql.SQLite.Encode(c.Type, v)
-				if err != nil {
+				var e any
+				if cj, ok := v.(compactJSON); ok && c.Type == kql.Dynamic {
+					if cj != "null" {
+						e = string(cj)
+					}
+				} else if e, err = kql.SQLite.Encode(c.Type, v); err != nil {
 					return fmt.Errorf("workspace: %s row %d column %s: %w", table, start+ri, c.Name, err)
 				}
-				args = append(args, enc)
+				enc[ri*ncol+i] = e
+				if !used[i] && !isDefault(e) {
+					used[i] = true
+				}
 			}
 		}
+		cols, key = cols[:0], key[:0]
+		for i, u := range used {
+			if u {
+				cols = append(cols, i)
+				key = append(key, '1')
+			} else {
+				key = append(key, '0')
+			}
+		}
+		if len(cols) == 0 { // every value is a default: keep one column
+			cols, key[0] = append(cols, 0), '1'
+		}
+		args = args[:0]
+		for ri := range chunk {
+			for _, c := range cols {
+				args = append(args, enc[ri*ncol+c])
+			}
+		}
+		q := d.insertSQL(t, cols, string(key), len(chunk))
 		if len(chunk) == per {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, d.insertSQL(t, per)); err != nil {
+			st := stmts[q]
+			if st == nil {
+				if len(stmts) >= 8 { // bound the statements one transaction keeps
+					for k, old := range stmts {
+						old.Close()
+						delete(stmts, k)
+					}
+				}
+				if st, err = tx.PrepareContext(ctx, q); err != nil {
 					return fmt.Errorf("workspace: prepare insert: %w", err)
 				}
-				defer full.Close()
+				stmts[q] = st
 			}
-			_, err = full.ExecContext(ctx, args...)
+			_, err = st.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, d.insertSQL(t, len(chunk)), args...)
+			_, err = tx.ExecContext(ctx, q, args...)
 		}
 		if err != nil {
 			return fmt.Errorf("workspace: insert into %s: %w", table, err)
@@ -186,11 +249,24 @@ func (d *DB) Insert(ctx context.Context, table string, rows [][]any) error {
 	return nil
 }
 
-// WriteRows implements the workspace sink's Writer (sink/workspace).
+// compactJSON is a dynamic value known to be valid, compact JSON: Insert
+// stores it without validating and compacting it again.
+type compactJSON string
+
+// WriteRows implements the workspace sink's Writer (sink/workspace). The
+// rows come from latables.Build, whose dynamic values (json.RawMessage)
+// are validated and compacted already.
 func (d *DB) WriteRows(ctx context.Context, table *latables.Table, rows []*latables.Row) error {
 	vals := make([][]any, len(rows))
 	for i, r := range rows {
-		vals[i] = r.Values
+		v := make([]any, len(r.Values))
+		for j, x := range r.Values {
+			if raw, ok := x.(json.RawMessage); ok {
+				x = compactJSON(raw)
+			}
+			v[j] = x
+		}
+		vals[i] = v
 	}
 	return d.Insert(ctx, table.Name, vals)
 }
