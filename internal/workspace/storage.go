@@ -2,8 +2,8 @@ package workspace
 
 import (
 	"context"
-	"encoding/json"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -114,7 +114,7 @@ func (d *DB) insertSQL(t kql.Table, cols []int, key string, n int) string {
 }
 
 // isDefault reports whether an encoded value equals its column's default
-// (NULL, or '' for strings), so that the column can be left out.
+// (NULL, or ” for strings), so that the column can be left out.
 func isDefault(v any) bool {
 	switch x := v.(type) {
 	case nil:
@@ -130,7 +130,7 @@ func isDefault(v any) bool {
 // customer id and Type to the table name.
 //
 // Rows go in multi-row INSERTs of up to maxRowsPerInsert rows. A column
-// whose values are all its default (NULL, or '' for strings) in a chunk
+// whose values are all its default (NULL, or ” for strings) in a chunk
 // is left out of that chunk's INSERT: SQLite fills in the same default
 // without a bound parameter each, and binding is most of the cost of a
 // row (exported rows leave many columns empty).
