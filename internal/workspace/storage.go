@@ -114,7 +114,8 @@ func (d *DB) insertSQL(t kql.Table, cols []int, key string, n int) string {
 }
 
 // isDefault reports whether an encoded value equals its column's default
-// (NULL, or ” for strings), so that the column can be left out.
+// (NULL, or the empty string for strings), so that the column can be left
+// out.
 func isDefault(v any) bool {
 	switch x := v.(type) {
 	case nil:
