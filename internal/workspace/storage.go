@@ -131,7 +131,7 @@ func isDefault(v any) bool {
 // customer id and Type to the table name.
 //
 // Rows go in multi-row INSERTs of up to maxRowsPerInsert rows. A column
-// whose values are all its default (NULL, or ” for strings) in a chunk
+// whose values are all its default (NULL, or the empty string) in a chunk
 // is left out of that chunk's INSERT: SQLite fills in the same default
 // without a bound parameter each, and binding is most of the cost of a
 // row (exported rows leave many columns empty).

@@ -12,7 +12,7 @@ import (
 
 // TestInsertLeavesDefaultColumnsOut writes chunks whose empty columns
 // differ (the insert leaves all-default columns of a chunk out of its
-// statement) and reads every value back: strings left out are ”, other
+// statement) and reads every value back: strings left out are empty, other
 // types NULL, and a column empty in one chunk keeps its values in another.
 func TestInsertLeavesDefaultColumnsOut(t *testing.T) {
 	db, err := workspace.OpenDB(filepath.Join(t.TempDir(), "ws.db"), "3f1e2d4c-5b6a-4788-9900-aabbccddeeff")
