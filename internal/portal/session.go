@@ -143,11 +143,15 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusBadRequest, "login", &View{Title: "Sign in", Flash: "Enter your user name and password.", Error: true, Data: data})
 		return
 	}
+	if p.limitLogin(w, r, name, data) {
+		return
+	}
 	u, err := p.Users.Authenticate(r.Context(), name, pw)
 	if err != nil {
 		if !errors.Is(err, users.ErrInvalidCredentials) {
 			p.Log.Error("portal sign-in", "err", err)
 		} else {
+			p.loginFailed(r, name)
 			p.Log.Info("portal sign-in refused", "user", name)
 		}
 		p.render(w, r, http.StatusUnauthorized, "login", &View{Title: "Sign in", Flash: users.ErrInvalidCredentials.Error() + ".", Error: true, Data: data})
@@ -158,6 +162,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
+	p.loginSucceeded(name)
 	p.Log.Info("portal sign-in", "user", u.Name, "objectId", u.ObjectID)
 	p.signedIn(r, &auth.Principal{TenantID: u.TenantID, ObjectID: u.ObjectID, Name: u.DisplayName})
 	p.setSession(w, tok)
