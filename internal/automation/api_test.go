@@ -484,7 +484,10 @@ func testPermissions(t *testing.T, env *servertest.Env) {
 		{"nobody reads", nobody, http.MethodGet, item, nil, 403},
 		{"reader reads", reader, http.MethodGet, item, nil, 200},
 		{"reader lists the group", reader, http.MethodGet, listRG, nil, 200},
-		{"reader cannot list the subscription", reader, http.MethodGet, listSub, nil, 403},
+		// A reader of one group lists the subscription's automations it
+		// may read (checked below); without read anywhere in it, 403.
+		{"reader lists the subscription", reader, http.MethodGet, listSub, nil, 200},
+		{"nobody cannot list the subscription", nobody, http.MethodGet, listSub, nil, 403},
 		{"reader cannot write", reader, http.MethodPut, item, minimal(sub), 403},
 		{"reader cannot validate", reader, http.MethodPost, withVersion(automationPath(sub, rg, "perm-a")+"/validate", v2023), minimal(sub), 403},
 		{"reader cannot delete", reader, http.MethodDelete, item, nil, 403},
@@ -506,6 +509,14 @@ func testPermissions(t *testing.T, env *servertest.Env) {
 				t.Errorf("code %q, want %q", servertest.ErrorCode(body), want)
 			}
 		})
+	}
+	// The reader's list of the subscription holds only its group's.
+	resp, body = env.Do(http.MethodGet, listSub, reader, nil)
+	mustStatus(t, resp, body, http.StatusOK)
+	for _, v := range decodeJSON(t, body)["value"].([]any) {
+		if id := v.(map[string]any)["id"].(string); !armid.Contains(rgScope, id) {
+			t.Errorf("the reader of %s lists %s", rgScope, id)
+		}
 	}
 	// systemData tells the creator from the last modifier.
 	resp, body = env.Do(http.MethodPut, item, admin, minimal(sub))

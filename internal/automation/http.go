@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"sluice/internal/armapi"
 	"sluice/internal/armid"
+	"sluice/internal/auth"
 	"sluice/internal/estate"
 	"sluice/internal/store"
 )
@@ -47,8 +49,10 @@ const (
 
 // Register adds the routes to rt.
 func (h *Handlers) Register(rt *armapi.Router) {
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listSubPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.SubscriptionScope, Handler: h.listSub})
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listRGPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.ResourceGroupScope, Handler: h.listRG})
+	// Lists answer the automations the caller may read: the handlers check
+	// the read permission themselves (auth.ReachFrom).
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listSubPath, APIVersions: APIVersions, Permission: armapi.PermissionAuthenticated, Handler: h.listSub})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listRGPath, APIVersions: APIVersions, Permission: armapi.PermissionAuthenticated, Handler: h.listRG})
 	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: itemPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.ResourceGroupScope, Handler: h.get})
 	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: itemPath, APIVersions: APIVersions, Permission: PermWrite, Scope: armapi.ResourceGroupScope, Handler: h.put})
 	rt.Handle(armapi.Route{Method: http.MethodPatch, Pattern: itemPath, APIVersions: PatchVersions, Permission: PermWrite, Scope: armapi.ResourceGroupScope, Handler: h.patch})
@@ -189,23 +193,39 @@ func (h *Handlers) validate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) listSub(w http.ResponseWriter, r *http.Request) error {
-	return h.list(w, r, "")
+	reach, err := auth.ReachFrom(r.Context(), PermRead, armapi.SubscriptionScope(r))
+	if err != nil {
+		return err
+	}
+	return h.list(w, r, reach, "")
 }
 
 func (h *Handlers) listRG(w http.ResponseWriter, r *http.Request) error {
+	reach, err := auth.ReachFrom(r.Context(), PermRead, armapi.ResourceGroupScope(r))
+	if err != nil {
+		return err
+	}
 	sub, rg := r.PathValue("subscriptionId"), r.PathValue("resourceGroupName")
 	if _, err := h.Estate.ResourceGroup(r.Context(), h.Svc.Store, sub, rg); err != nil {
 		return err
 	}
-	return h.list(w, r, rg)
+	return h.list(w, r, reach, rg)
 }
 
-func (h *Handlers) list(w http.ResponseWriter, r *http.Request, rg string) error {
+// list pages the automations of the subscription (or of its resource group
+// rg) within the caller's reach.
+func (h *Handlers) list(w http.ResponseWriter, r *http.Request, reach *auth.Reach, rg string) error {
 	page, err := armapi.PageFrom(r)
 	if err != nil {
 		return err
 	}
-	items, last, err := h.Svc.List(r.Context(), r.PathValue("subscriptionId"), rg, page)
+	var items []*Automation
+	var last string
+	if reach.All() {
+		items, last, err = h.Svc.List(r.Context(), r.PathValue("subscriptionId"), rg, page)
+	} else {
+		items, last, err = h.Svc.listReach(r.Context(), reach, r.PathValue("subscriptionId"), rg, page)
+	}
 	if err != nil {
 		return err
 	}
@@ -215,4 +235,26 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request, rg string) error
 	}
 	armapi.WriteList(w, r, out, last)
 	return nil
+}
+
+// listReach is List for a caller who may read only some resource groups
+// or automations of the subscription: it reads only those key ranges.
+func (s *Service) listReach(ctx context.Context, reach *auth.Reach, sub, rg string, page armapi.Page) ([]*Automation, string, error) {
+	opts := store.ListOptions{Kind: Kind, Parent: strings.ToLower(sub)}
+	if rg != "" {
+		opts = store.ListOptions{Kind: Kind, Prefix: armid.Key(armid.ResourceGroupID(sub, rg)) + "/providers/" + strings.ToLower(ResourceType) + "/"}
+	}
+	recs, last, err := auth.ListReach(ctx, s.Store, reach, opts, page, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	items := make([]*Automation, 0, len(recs))
+	for _, rec := range recs {
+		a, err := s.decode(rec)
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, a)
+	}
+	return items, last, nil
 }

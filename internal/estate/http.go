@@ -74,7 +74,8 @@ func (h *Handlers) Register(rt *armapi.Router) {
 	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: "/subscriptions/{subscriptionId}", APIVersions: VersionsSubscriptions, Permission: PermSubWrite, Scope: pathScope, Handler: h.deleteSubscription})
 
 	rgs := "/subscriptions/{subscriptionId}/resourceGroups"
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: rgs, APIVersions: VersionsResourceGroups, Permission: PermRGRead, Scope: pathScope, Handler: h.listResourceGroups})
+	// The list answers the groups the caller may read (the handler checks).
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: rgs, APIVersions: VersionsResourceGroups, Permission: armapi.PermissionAuthenticated, Handler: h.listResourceGroups})
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		rt.Handle(armapi.Route{Method: m, Pattern: rgs + "/{resourceGroupName}", APIVersions: VersionsResourceGroups, Permission: PermRGRead, Scope: pathScope, Handler: h.getResourceGroup})
 	}
@@ -907,7 +908,14 @@ func (h *Handlers) getResourceGroup(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+// listResourceGroups answers the subscription's groups the caller may
+// read: all of them with read on the subscription, else the groups where
+// it holds read (a reader of one group lists that group, as in ARM).
 func (h *Handlers) listResourceGroups(w http.ResponseWriter, r *http.Request) error {
+	reach, err := auth.ReachFrom(r.Context(), PermRGRead, pathScope(r))
+	if err != nil {
+		return err
+	}
 	subID := strings.ToLower(r.PathValue("subscriptionId"))
 	if _, err := h.Svc.Subscription(r.Context(), h.Svc.Store, subID); err != nil {
 		return err
@@ -920,20 +928,28 @@ func (h *Handlers) listResourceGroups(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	items, last, err := h.filteredPage(r.Context(), page, store.ListOptions{Kind: KindResourceGroup, Parent: subID}, func(rec *store.Record) (any, bool, error) {
-		if filter != nil {
+	var keep func(*store.Record) bool
+	var decodeErr error
+	if filter != nil {
+		keep = func(rec *store.Record) bool {
 			var rg ResourceGroup
 			if err := json.Unmarshal(rec.Body, &rg); err != nil {
-				return nil, false, err
+				decodeErr = fmt.Errorf("decode resource group %s: %w", rec.Key, err)
+				return false
 			}
-			if !filter.match(&rg) {
-				return nil, false, nil
-			}
+			return filter.match(&rg)
 		}
-		return json.RawMessage(rec.Body), true, nil
-	})
+	}
+	recs, last, err := auth.ListReach(r.Context(), h.Svc.Store, reach, store.ListOptions{Kind: KindResourceGroup, Parent: subID}, page, keep)
+	if err == nil {
+		err = decodeErr
+	}
 	if err != nil {
 		return err
+	}
+	items := make([]json.RawMessage, len(recs))
+	for i, rec := range recs {
+		items[i] = rec.Body
 	}
 	armapi.WriteList(w, r, items, last)
 	return nil

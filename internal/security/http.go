@@ -11,6 +11,7 @@ import (
 
 	"sluice/internal/armapi"
 	"sluice/internal/armid"
+	sauth "sluice/internal/auth"
 	"sluice/internal/store"
 )
 
@@ -55,21 +56,24 @@ func (h *Handlers) Register(rt *armapi.Router) {
 	route(del, subProv+"/assessmentMetadata/{name}", VersionsMetadata, PermMetadataDelete, armapi.SubscriptionScope, h.deleteMetadata)
 
 	// Assessments on any resource, lists at any scope in a subscription.
-	route(get, "/{scope...}"+prov+"/assessments", VersionsAssessments, PermAssessmentRead, pathScope("scope"), h.listAssessments)
+	// Lists at a scope answer what the caller may read in it (a reader of
+	// some resource groups lists theirs): the handlers check the read
+	// permission themselves (auth.ReachFrom).
+	route(get, "/{scope...}"+prov+"/assessments", VersionsAssessments, auth, nil, h.listAssessments)
 	route(get, "/{resourceId...}"+prov+"/assessments/{name}", VersionsAssessments, PermAssessmentRead, pathScope("resourceId"), h.getAssessment)
 	route(put, "/{resourceId...}"+prov+"/assessments/{name}", VersionsAssessments, PermAssessmentWrite, pathScope("resourceId"), h.putAssessment)
 	route(del, "/{resourceId...}"+prov+"/assessments/{name}", VersionsAssessments, PermAssessmentDelete, pathScope("resourceId"), h.deleteAssessment)
 
 	// Sub-assessments.
-	route(get, "/{scope...}"+prov+"/subAssessments", VersionsSubAssessments, PermSubAssessmentRead, pathScope("scope"), h.listAllSubAssessments)
+	route(get, "/{scope...}"+prov+"/subAssessments", VersionsSubAssessments, auth, nil, h.listAllSubAssessments)
 	route(get, "/{scope...}"+prov+"/assessments/{name}/subAssessments", VersionsSubAssessments, PermSubAssessmentRead, pathScope("scope"), h.listSubAssessments)
 	route(get, "/{scope...}"+prov+"/assessments/{name}/subAssessments/{subName}", VersionsSubAssessments, PermSubAssessmentRead, pathScope("scope"), h.getSubAssessment)
 
 	// Alerts.
-	route(get, subProv+"/alerts", VersionsAlerts, PermAlertRead, armapi.SubscriptionScope, h.listAlerts)
-	route(get, rgProv+"/alerts", VersionsAlerts, PermAlertRead, armapi.ResourceGroupScope, h.listAlerts)
-	route(get, subProv+"/locations/{location}/alerts", VersionsAlerts, PermAlertRead, armapi.SubscriptionScope, h.listAlerts)
-	route(get, rgProv+"/locations/{location}/alerts", VersionsAlerts, PermAlertRead, armapi.ResourceGroupScope, h.listAlerts)
+	route(get, subProv+"/alerts", VersionsAlerts, auth, nil, h.listAlerts)
+	route(get, rgProv+"/alerts", VersionsAlerts, auth, nil, h.listAlerts)
+	route(get, subProv+"/locations/{location}/alerts", VersionsAlerts, auth, nil, h.listAlerts)
+	route(get, rgProv+"/locations/{location}/alerts", VersionsAlerts, auth, nil, h.listAlerts)
 	route(get, subProv+"/locations/{location}/alerts/{alertName}", VersionsAlerts, PermAlertRead, armapi.SubscriptionScope, h.getAlert)
 	route(get, rgProv+"/locations/{location}/alerts/{alertName}", VersionsAlerts, PermAlertRead, armapi.ResourceGroupScope, h.getAlert)
 	for action, status := range alertActions {
@@ -285,16 +289,26 @@ func (h *Handlers) assessmentItem(rec *store.Record) (json.RawMessage, error) {
 	return json.Marshal(a.WithoutSecrets())
 }
 
+// listReadable pages the records of a kind under prefix within the
+// caller's reach (where it holds the list's read permission).
+func (h *Handlers) listReadable(r *http.Request, reach *sauth.Reach, kind, prefix string) ([]*store.Record, string, error) {
+	page, err := armapi.PageFrom(r)
+	if err != nil {
+		return nil, "", err
+	}
+	return sauth.ListReach(r.Context(), h.Svc.Store, reach, store.ListOptions{Kind: kind, Prefix: prefix}, page, nil)
+}
+
 func (h *Handlers) listAssessments(w http.ResponseWriter, r *http.Request) error {
+	reach, err := sauth.ReachFrom(r.Context(), PermAssessmentRead, r.PathValue("scope"))
+	if err != nil {
+		return err
+	}
 	scope, err := scopeID(r, "scope")
 	if err != nil {
 		return err
 	}
-	page, err := armapi.PageFrom(r)
-	if err != nil {
-		return err
-	}
-	recs, last, err := h.Svc.Page(r.Context(), KindAssessment, scope.Key()+"/", page)
+	recs, last, err := h.listReadable(r, reach, KindAssessment, scope.Key()+"/")
 	if err != nil {
 		return err
 	}
@@ -415,11 +429,19 @@ func (h *Handlers) listFiltered(w http.ResponseWriter, r *http.Request, kind, pr
 }
 
 func (h *Handlers) listAllSubAssessments(w http.ResponseWriter, r *http.Request) error {
+	reach, err := sauth.ReachFrom(r.Context(), PermSubAssessmentRead, r.PathValue("scope"))
+	if err != nil {
+		return err
+	}
 	scope, err := scopeID(r, "scope")
 	if err != nil {
 		return err
 	}
-	return h.listFiltered(w, r, KindSubAssessment, scope.Key()+"/", "")
+	recs, last, err := h.listReadable(r, reach, KindSubAssessment, scope.Key()+"/")
+	if err != nil {
+		return err
+	}
+	return writeRecords(w, r, recs, last, func(rec *store.Record) (json.RawMessage, error) { return rec.Body, nil })
 }
 
 func (h *Handlers) listSubAssessments(w http.ResponseWriter, r *http.Request) error {
@@ -459,11 +481,15 @@ func (h *Handlers) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	if loc := r.PathValue("location"); loc != "" {
 		prefix = alertScopePrefix(r) + "/providers/microsoft.security/locations/" + strings.ToLower(loc) + "/alerts/"
 	}
-	page, err := armapi.PageFrom(r)
+	scope := armapi.SubscriptionScope(r)
+	if r.PathValue("resourceGroupName") != "" {
+		scope = armapi.ResourceGroupScope(r)
+	}
+	reach, err := sauth.ReachFrom(r.Context(), PermAlertRead, scope)
 	if err != nil {
 		return err
 	}
-	recs, last, err := h.Svc.Page(r.Context(), KindAlert, prefix, page)
+	recs, last, err := h.listReadable(r, reach, KindAlert, prefix)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"sluice/internal/armapi"
 	"sluice/internal/armid"
+	"sluice/internal/auth"
 )
 
 // Handlers serves the workspace routes: the ARM resource, the query API and
@@ -35,8 +36,10 @@ var IngestionAPIVersions = []string{"2023-01-01", "2021-11-01-preview"}
 
 // Register adds the routes to rt.
 func (h *Handlers) Register(rt *armapi.Router) {
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listSubPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.SubscriptionScope, Handler: h.listSub})
-	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listRGPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.ResourceGroupScope, Handler: h.listRG})
+	// Lists answer the workspaces the caller may read: the handlers check
+	// the read permission themselves (auth.ReachFrom).
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listSubPath, APIVersions: APIVersions, Permission: armapi.PermissionAuthenticated, Handler: h.listSub})
+	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: listRGPath, APIVersions: APIVersions, Permission: armapi.PermissionAuthenticated, Handler: h.listRG})
 	rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: itemPath, APIVersions: APIVersions, Permission: PermRead, Scope: armapi.ResourceGroupScope, Handler: h.get})
 	rt.Handle(armapi.Route{Method: http.MethodPut, Pattern: itemPath, APIVersions: APIVersions, Permission: PermWrite, Scope: armapi.ResourceGroupScope, Handler: h.put})
 	rt.Handle(armapi.Route{Method: http.MethodDelete, Pattern: itemPath, APIVersions: APIVersions, Permission: PermDelete, Scope: armapi.ResourceGroupScope, Handler: h.delete})
@@ -123,21 +126,30 @@ func (h *Handlers) delete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handlers) listSub(w http.ResponseWriter, r *http.Request) error {
-	return h.list(w, r, armid.Key(armapi.SubscriptionScope(r))+"/")
+	return h.list(w, r, armapi.SubscriptionScope(r))
 }
 
 func (h *Handlers) listRG(w http.ResponseWriter, r *http.Request) error {
-	return h.list(w, r, armid.Key(armapi.ResourceGroupScope(r))+"/")
+	return h.list(w, r, armapi.ResourceGroupScope(r))
 }
 
-func (h *Handlers) list(w http.ResponseWriter, r *http.Request, prefix string) error {
-	all, err := h.Svc.List(r.Context(), prefix)
+// list answers the workspaces in scope that the caller may read: all of
+// them with read on the scope, else those within the resource groups or
+// workspaces where it holds read.
+func (h *Handlers) list(w http.ResponseWriter, r *http.Request, scope string) error {
+	reach, err := auth.ReachFrom(r.Context(), PermRead, scope)
 	if err != nil {
 		return err
 	}
-	items := make([]json.RawMessage, len(all))
-	for i, ws := range all {
-		items[i] = render(ws)
+	all, err := h.Svc.List(r.Context(), armid.Key(scope)+"/")
+	if err != nil {
+		return err
+	}
+	items := make([]json.RawMessage, 0, len(all))
+	for _, ws := range all {
+		if reach.Covers(ws.ID) {
+			items = append(items, render(ws))
+		}
 	}
 	armapi.WriteList(w, r, items, "")
 	return nil
