@@ -366,6 +366,23 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 		}
 	})
 
+	t.Run("next from the sign-in page's link", func(t *testing.T) {
+		// The login page's link carries next percent-encoded once more.
+		f := newFlowClient(t, o.env)
+		_, page := f.get("/portal/login?next=" + url.QueryEscape("/portal/environment"))
+		i := strings.Index(page, `href="/portal/oidc/corp/start?`)
+		if i < 0 {
+			t.Fatalf("the sign-in page has no corp button:\n%s", page)
+		}
+		href := html.UnescapeString(page[i+len(`href="`) : i+strings.Index(page[i:], `">`)])
+		resp, body := f.get(href)
+		a := f.expect("start", resp, body, http.StatusFound)
+		resp, body = f.get(f.authorize(a))
+		if loc := f.expect("callback", resp, body, http.StatusSeeOther); loc != "/portal/environment" {
+			t.Errorf("the sign-in from the button ends at %q, want /portal/environment", loc)
+		}
+	})
+
 	// The issuer's token endpoint itself refuses a code without its
 	// verifier, or with the verifier of another challenge.
 	t.Run("test issuer checks the verifier", func(t *testing.T) {
