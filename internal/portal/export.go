@@ -342,8 +342,11 @@ func (p *Portal) exportData(r *http.Request, tab, rg string) (*exportView, error
 			st.Unrepresentable = "its target is not " + map[TargetKind]string{TargetEventHub: "an Event Hub", TargetWorkspace: "a Log Analytics workspace"}[target]
 		}
 		v.Unrepresentable = st.Unrepresentable
-		if st.Unrepresentable == "" {
+		if st.Choices.Target == target {
+			// Representable or not, the form starts from the closest
+			// configuration it can build (read-only notice aside).
 			v.Choices, v.HasConnectionString = st.Choices, st.HasConnectionString
+			v.Choices.ResourceGroup = group.Name
 		} else if st.Choices.Location != "" {
 			v.Choices.Location = st.Choices.Location
 		}

@@ -205,8 +205,19 @@ func TestBrowserExportWorkspace(t *testing.T) {
 	if s := b.text(`#configs`); !strings.Contains(s, "web-prod") {
 		t.Errorf("configurations = %q", s)
 	}
-	b.run("choose data-prod and the workspace, save",
-		chromedp.SetValue(chromedp.ID("resourceGroup"), "data-prod"),
+	if rg := b.text(`#save-rg`); rg != "web-prod" {
+		t.Errorf("the workspace tab opens %q, want the resource group of the existing configuration", rg)
+	}
+	b.run("open data-prod",
+		chromedp.SetValue(chromedp.ID("rg-open"), "data-prod"),
+		chromedp.Click(chromedp.ID("rg-open-go")),
+		// Only the new page has the attribute (SetValue sets the property).
+		chromedp.WaitReady(chromedp.CSS(`#rg-open option[value="data-prod"][selected]`)),
+	)
+	if rg := b.text(`#save-rg`); rg != "data-prod" {
+		t.Fatalf("after opening data-prod the form saves to %q", rg)
+	}
+	b.run("choose the workspace, save",
 		chromedp.SetValue(chromedp.ID("workspace"), ws),
 		chromedp.Click(chromedp.ID("save")),
 		chromedp.WaitVisible(chromedp.CSS(`p.flash`)),

@@ -277,6 +277,12 @@ func TestExportPageForeignAutomation(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `id="readonly-notice"`) || !strings.Contains(page, `id="replace"`) {
 		t.Fatalf("the demo automation is not shown read-only: %d\n%.3000s", resp.StatusCode, page)
 	}
+	// The form starts from the closest configuration: its workspace and
+	// data types (recommendations streamed, findings not included).
+	if !strings.Contains(page, ` selected>security-ws`) || !strings.Contains(page, `name="rec_stream" checked`) ||
+		strings.Contains(page, `name="findings" checked`) {
+		t.Errorf("the form does not start from the stored automation:\n%.6000s", page)
+	}
 	_, before := env.Do(http.MethodGet, automationPath("web-prod", "ExportToWorkspace"), env.Token, nil)
 	form := workspaceForm(pc.csrf(page))
 	form.Set("resourceGroup", "web-prod")
