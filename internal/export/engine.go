@@ -295,6 +295,12 @@ func (e *Engine) matchLoop(ctx context.Context) {
 	}
 }
 
+// batchEnqueuer is a transaction that enqueues many entries at once (the
+// SQLite store does, with one statement per action).
+type batchEnqueuer interface {
+	EnqueueBatch(ctx context.Context, entries []*store.QueueEntry) error
+}
+
 // matchBatch matches the events after cursor and enqueues the matches and
 // the new cursor in one transaction.
 func (e *Engine) matchBatch(ctx context.Context, cursor int64) (int64, int, error) {
@@ -315,9 +321,15 @@ func (e *Engine) matchBatch(ctx context.Context, cursor int64) (int64, int, erro
 	last := evs[len(evs)-1].Seq
 	body, _ := json.Marshal(last)
 	err = e.store.Update(ctx, func(tx store.Tx) error {
-		for _, en := range entries {
-			if err := tx.Enqueue(ctx, en); err != nil {
+		if b, ok := tx.(batchEnqueuer); ok {
+			if err := b.EnqueueBatch(ctx, entries); err != nil {
 				return err
+			}
+		} else {
+			for _, en := range entries {
+				if err := tx.Enqueue(ctx, en); err != nil {
+					return err
+				}
 			}
 		}
 		return tx.Put(ctx, &store.Record{Kind: "meta", Key: cursorKey, ID: cursorKey, Body: body})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"sluice/internal/store"
@@ -24,8 +25,19 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
+// Batched forms: one statement for many entries of one action, the seqs
+// (and event ids) passed as one JSON array.
+const (
+	sqlEnqueueMany = `INSERT OR IGNORE INTO queue (action, seq, event_id, enqueued)
+		SELECT ?, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ? FROM json_each(?) j`
+	sqlEnqueueStateN = `INSERT INTO queue_state (action, depth) VALUES (?, ?)
+		ON CONFLICT (action) DO UPDATE SET depth = depth + excluded.depth`
+	sqlDequeueMany = `DELETE FROM queue WHERE action = ? AND seq IN (SELECT value FROM json_each(?))`
+)
+
 // preparedQueries are the statements exec runs prepared.
-var preparedQueries = []string{sqlEnqueue, sqlEnqueueState, sqlDequeue, sqlDequeueState, sqlSetState, sqlAddDeadLetter}
+var preparedQueries = []string{sqlEnqueue, sqlEnqueueState, sqlDequeue, sqlDequeueState, sqlSetState, sqlAddDeadLetter,
+	sqlEnqueueMany, sqlEnqueueStateN, sqlDequeueMany}
 
 func unixNano(t time.Time) int64 {
 	if t.IsZero() {
@@ -60,20 +72,105 @@ func (t *txn) Enqueue(ctx context.Context, e *store.QueueEntry) error {
 	return nil
 }
 
-// Dequeue implements store.QueueTx.
+// Dequeue implements store.QueueTx. Several seqs go in one statement.
 func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
 	var n int64
-	for _, seq := range seqs {
-		res, err := t.exec(ctx, sqlDequeue, action, seq)
+	switch len(seqs) {
+	case 0:
+		return nil
+	case 1:
+		res, err := t.exec(ctx, sqlDequeue, action, seqs[0])
 		if err != nil {
-			return fmt.Errorf("dequeue %s/%d: %w", action, seq, err)
+			return fmt.Errorf("dequeue %s/%d: %w", action, seqs[0], err)
 		}
-		k, _ := res.RowsAffected()
-		n += k
+		n, _ = res.RowsAffected()
+	default:
+		list := make([]byte, 0, 12*len(seqs))
+		list = append(list, '[')
+		for i, seq := range seqs {
+			if i > 0 {
+				list = append(list, ',')
+			}
+			list = strconv.AppendInt(list, seq, 10)
+		}
+		list = append(list, ']')
+		res, err := t.exec(ctx, sqlDequeueMany, action, string(list))
+		if err != nil {
+			return fmt.Errorf("dequeue %d entries of %s: %w", len(seqs), action, err)
+		}
+		n, _ = res.RowsAffected()
 	}
 	if n > 0 {
 		if _, err := t.exec(ctx, sqlDequeueState, n, action); err != nil {
 			return fmt.Errorf("dequeue %s: state: %w", action, err)
+		}
+	}
+	return nil
+}
+
+// plainID reports whether an event id needs no escaping in a JSON string
+// (ids are UUIDs; any other goes through Enqueue).
+func plainID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// EnqueueBatch appends many entries (as Enqueue would, one by one) with
+// one statement per action: the export engine's matching enqueues a
+// thousand events at a time. Entries carrying their own body go one by
+// one.
+func (t *txn) EnqueueBatch(ctx context.Context, entries []*store.QueueEntry) error {
+	type group struct {
+		list []byte
+		n    int
+		at   int64
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, e := range entries {
+		if e.Body != nil || !plainID(e.EventID) {
+			if err := t.Enqueue(ctx, e); err != nil {
+				return err
+			}
+			continue
+		}
+		if e.Enqueued.IsZero() {
+			e.Enqueued = time.Now().UTC()
+		}
+		g := groups[e.Action]
+		if g == nil {
+			g = &group{list: []byte{'['}, at: e.Enqueued.UnixNano()}
+			groups[e.Action] = g
+			order = append(order, e.Action)
+		}
+		if g.n > 0 {
+			g.list = append(g.list, ',')
+		}
+		g.list = append(g.list, '[')
+		g.list = strconv.AppendInt(g.list, e.Seq, 10)
+		g.list = append(g.list, ',')
+		g.list = append(g.list, '"')
+		g.list = append(g.list, e.EventID...)
+		g.list = append(g.list, '"')
+		g.list = append(g.list, ']')
+		g.n++
+	}
+	for _, action := range order {
+		g := groups[action]
+		g.list = append(g.list, ']')
+		res, err := t.exec(ctx, sqlEnqueueMany, action, g.at, string(g.list))
+		if err != nil {
+			return fmt.Errorf("enqueue %d entries of %s: %w", g.n, action, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			if _, err := t.exec(ctx, sqlEnqueueStateN, action, n); err != nil {
+				return fmt.Errorf("enqueue %s: state: %w", action, err)
+			}
 		}
 	}
 	return nil
