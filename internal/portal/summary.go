@@ -70,7 +70,9 @@ func (s scoreFigures) CurrentText() string { return summaryNum(s.Current) }
 func (s scoreFigures) MaxText() string { return summaryNum(s.Max) }
 
 // Percent is the percentage, rounded.
-func (s scoreFigures) Percent() string { return strconv.FormatFloat(s.Percentage*100, 'f', 0, 64) + "%" }
+func (s scoreFigures) Percent() string {
+	return strconv.FormatFloat(s.Percentage*100, 'f', 0, 64) + "%"
+}
 
 // Bar is the percentage as a whole number from 0 to 100 (for <meter>).
 func (s scoreFigures) Bar() string {
