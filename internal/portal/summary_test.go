@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"sluice/internal/server/servertest"
 )
 
@@ -272,3 +274,28 @@ func TestCompliancePageEqualsAPI(t *testing.T) {
 
 // phDevSub is a demo subscription the reader has no role on.
 const phDevSub = "8c3e4f60-7d1b-4f3a-9c9d-3b4a5f6e7d8c"
+
+// TestBrowserComplianceDrillDown: opening a standard and then one of its
+// controls loads the control's assessments in place (htmx on toggle).
+func TestBrowserComplianceDrillDown(t *testing.T) {
+	env := servertest.New(t, servertest.WithDemo())
+	b := newBrowser(t, env)
+	b.signInAdmin()
+	first := `section#compliance-` + phSub + ` details.standard-detail`
+	b.run("open a standard and a control",
+		chromedp.Navigate(b.url("/portal/compliance?subscription="+phSub)),
+		chromedp.WaitVisible(chromedp.CSS(first+` > summary`)),
+		chromedp.Click(chromedp.CSS(first+` > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(first+` details.control > summary`)),
+		chromedp.Click(chromedp.CSS(first+` details.control > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(first+` details.control table.assessments-table`)),
+	)
+	n := get(b, "assessment rows", chromedp.Evaluate[int](`document.querySelector('`+first+` details.control').querySelectorAll('tr.assessment').length`))
+	if n == 0 {
+		t.Error("the control's assessments did not load")
+	}
+	// The link for browsers without JavaScript was replaced, not followed.
+	if u := get(b, "location", chromedp.Evaluate[string](`location.pathname`)); u != "/portal/compliance" {
+		t.Errorf("location %s", u)
+	}
+}
