@@ -40,42 +40,45 @@ func (p *Portal) healthRoutes() {
 	m.Handle("POST "+Prefix+"health/backfill", p.authed(p.healthBackfill))
 }
 
-// htmxPartial reports whether r is an htmx request that wants a fragment.
-func htmxPartial(r *http.Request) bool {
+// hxFragment reports whether r is an htmx request that wants a fragment.
+func hxFragment(r *http.Request) bool {
 	return r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Boosted") == ""
 }
 
-// automationIDPattern accepts the id of an automation (names never hold
+// healthAutomationID accepts the id of an automation (names never hold
 // / ? # or %).
-var automationIDPattern = regexp.MustCompile(`(?i)^/subscriptions/([^/?#%]+)/resourceGroups/([^/?#%]+)/providers/Microsoft\.Security/automations/([^/?#%]+)$`)
+var healthAutomationID = regexp.MustCompile(`(?i)^/subscriptions/([^/?#%]+)/resourceGroups/([^/?#%]+)/providers/Microsoft\.Security/automations/([^/?#%]+)$`)
 
-// automationPath turns an automation id from a form into an escaped API
+// healthAutomationPath turns an automation id from a form into an escaped API
 // path; anything that is not an automation id is refused.
-func automationPath(id string) (string, error) {
-	m := automationIDPattern.FindStringSubmatch(id)
-	if m == nil {
+func healthAutomationPath(id string) (string, error) {
+	m := healthAutomationID.FindStringSubmatch(id)
+	if m == nil || dotSegment(m[1]) || dotSegment(m[2]) || dotSegment(m[3]) {
 		return "", &APIError{Status: http.StatusBadRequest, Code: "InvalidAutomationId", Message: "The automation id is missing or is not an automation's resource id."}
 	}
 	return "/subscriptions/" + url.PathEscape(m[1]) + "/resourceGroups/" + url.PathEscape(m[2]) +
 		"/providers/Microsoft.Security/automations/" + url.PathEscape(m[3]), nil
 }
 
-// csrfOf is the CSRF token of the request's session ("" without one).
-func csrfOf(r *http.Request) string {
+// dotSegment reports a path segment a URL parser would resolve away.
+func dotSegment(s string) bool { return s == "." || s == ".." }
+
+// sessionCSRF is the CSRF token of the request's session ("" without one).
+func sessionCSRF(r *http.Request) string {
 	if s := sessionFrom(r.Context()); s != nil {
 		return s.CSRF
 	}
 	return ""
 }
 
-// domID is a stable HTML id for a resource id.
-func domID(prefix, id string) string {
+// pageDomID is a stable HTML id for a resource id.
+func pageDomID(prefix, id string) string {
 	h := sha256.Sum256([]byte(strings.ToLower(id)))
 	return prefix + hex.EncodeToString(h[:6])
 }
 
-// skipTokenOf extracts $skipToken from an ARM nextLink.
-func skipTokenOf(nextLink string) string {
+// healthSkipToken extracts $skipToken from an ARM nextLink.
+func healthSkipToken(nextLink string) string {
 	if nextLink == "" {
 		return ""
 	}
@@ -197,8 +200,8 @@ type healthData struct {
 	Only string
 }
 
-// automationJSON is the part of an automation the page reads.
-type automationJSON struct {
+// healthAutomationJSON is the part of an automation the page reads.
+type healthAutomationJSON struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
 	Properties struct {
@@ -208,9 +211,9 @@ type automationJSON struct {
 	} `json:"properties"`
 }
 
-// actionTarget names an action's destination without any secret (the API
+// healthActionTarget names an action's destination without any secret (the API
 // never returns them).
-func actionTarget(a map[string]json.RawMessage) string {
+func healthActionTarget(a map[string]json.RawMessage) string {
 	str := func(k string) string {
 		var s string
 		_ = json.Unmarshal(a[k], &s)
@@ -243,11 +246,11 @@ func (p *Portal) healthPage(w http.ResponseWriter, r *http.Request) error {
 func (p *Portal) healthLoad(r *http.Request, only, skipToken string) (*healthData, error) {
 	data := &healthData{}
 	if only != "" {
-		path, err := automationPath(only)
+		path, err := healthAutomationPath(only)
 		if err != nil {
 			return nil, err
 		}
-		var a automationJSON
+		var a healthAutomationJSON
 		if err := p.getJSON(r, http.MethodGet, path+"?api-version="+healthAPIVersion, nil, &a); err != nil {
 			return nil, err
 		}
@@ -271,7 +274,7 @@ func (p *Portal) healthLoad(r *http.Request, only, skipToken string) (*healthDat
 		}
 		var list []*healthAutomation
 		for _, m := range raw {
-			var a automationJSON
+			var a healthAutomationJSON
 			if err := json.Unmarshal(m, &a); err != nil {
 				return nil, fmt.Errorf("decode automation: %w", err)
 			}
@@ -293,28 +296,28 @@ func (p *Portal) healthLoad(r *http.Request, only, skipToken string) (*healthDat
 
 // healthAutomation reads an automation's health and first (or
 // skipToken's) page of dead letters.
-func (p *Portal) healthAutomation(r *http.Request, a *automationJSON, skipToken string) *healthAutomation {
+func (p *Portal) healthAutomation(r *http.Request, a *healthAutomationJSON, skipToken string) *healthAutomation {
 	h := &healthAutomation{ID: a.ID, Name: a.Name, Description: a.Properties.Description, Enabled: a.Properties.IsEnabled == nil || *a.Properties.IsEnabled,
-		DomID: domID("a-", a.ID), CSRF: csrfOf(r)}
-	if m := automationIDPattern.FindStringSubmatch(a.ID); m != nil {
+		DomID: pageDomID("a-", a.ID), CSRF: sessionCSRF(r)}
+	if m := healthAutomationID.FindStringSubmatch(a.ID); m != nil {
 		h.Subscription, h.ResourceGroup = m[1], m[2]
 	}
 	acts, observed, err := p.healthActionsOf(r, a.ID)
 	if err != nil {
-		h.ActionsError = apiMessage(err)
+		h.ActionsError = apiErrorText(err)
 	}
 	h.Actions, h.ObservedAt = acts, observed
 	for _, act := range h.Actions {
 		if act.Index >= 0 && act.Index < len(a.Properties.Actions) {
-			act.Target = actionTarget(a.Properties.Actions[act.Index])
+			act.Target = healthActionTarget(a.Properties.Actions[act.Index])
 		}
 	}
 	h.DeadLetters = p.healthDeadLettersOf(r, a.ID, skipToken)
 	return h
 }
 
-// apiMessage is what the page shows for a failed API call.
-func apiMessage(err error) string {
+// apiErrorText is what the page shows for a failed API call.
+func apiErrorText(err error) string {
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return ae.Message + " (" + ae.Code + ")"
@@ -323,7 +326,7 @@ func apiMessage(err error) string {
 }
 
 func (p *Portal) healthActionsOf(r *http.Request, id string) ([]*healthAction, time.Time, error) {
-	path, err := automationPath(id)
+	path, err := healthAutomationPath(id)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -346,10 +349,10 @@ func (p *Portal) healthActionsOf(r *http.Request, id string) ([]*healthAction, t
 }
 
 func (p *Portal) healthDeadLettersOf(r *http.Request, id, skipToken string) *healthDeadLetters {
-	d := &healthDeadLetters{Automation: id, DomID: domID("d-", id), Current: skipToken, CSRF: csrfOf(r)}
-	path, err := automationPath(id)
+	d := &healthDeadLetters{Automation: id, DomID: pageDomID("d-", id), Current: skipToken, CSRF: sessionCSRF(r)}
+	path, err := healthAutomationPath(id)
 	if err != nil {
-		d.Error = apiMessage(err)
+		d.Error = apiErrorText(err)
 		return d
 	}
 	target := path + "/deadLetters?api-version=" + healthAPIVersion + "&$top=" + strconv.Itoa(healthDeadLetterPage)
@@ -365,18 +368,18 @@ func (p *Portal) healthDeadLettersOf(r *http.Request, id, skipToken string) *hea
 		if !errors.As(err, &ae) {
 			p.Log.Error("portal dead letters", "automation", id, "err", err)
 		}
-		d.Error = apiMessage(err)
+		d.Error = apiErrorText(err)
 		return d
 	}
 	for _, dl := range page.Value {
-		dl.Preview = previewJSON(dl.Event, healthEventPreview)
+		dl.Preview = healthPreview(dl.Event, healthEventPreview)
 	}
-	d.Items, d.Next = page.Value, skipTokenOf(page.NextLink)
+	d.Items, d.Next = page.Value, healthSkipToken(page.NextLink)
 	return d
 }
 
-// previewJSON indents a JSON document and cuts it at max bytes.
-func previewJSON(raw json.RawMessage, max int) string {
+// healthPreview indents a JSON document and cuts it at max bytes.
+func healthPreview(raw json.RawMessage, max int) string {
 	if len(raw) == 0 {
 		return ""
 	}
@@ -396,28 +399,28 @@ func previewJSON(raw json.RawMessage, max int) string {
 // healthActions answers the polled fragment: one automation's action rows.
 func (p *Portal) healthActions(w http.ResponseWriter, r *http.Request) error {
 	id := r.URL.Query().Get("automation")
-	path, err := automationPath(id)
+	path, err := healthAutomationPath(id)
 	if err != nil {
 		return err
 	}
-	if !htmxPartial(r) {
+	if !hxFragment(r) {
 		http.Redirect(w, r, Prefix+"health?automation="+url.QueryEscape(id), http.StatusSeeOther)
 		return nil
 	}
-	var a automationJSON
-	h := &healthAutomation{ID: id, DomID: domID("a-", id)}
+	var a healthAutomationJSON
+	h := &healthAutomation{ID: id, DomID: pageDomID("a-", id)}
 	if err := p.getJSON(r, http.MethodGet, path+"?api-version="+healthAPIVersion, nil, &a); err != nil {
-		h.ActionsError = apiMessage(err)
+		h.ActionsError = apiErrorText(err)
 	} else {
 		h.ID, h.Name, h.Enabled = a.ID, a.Name, a.Properties.IsEnabled == nil || *a.Properties.IsEnabled
 		acts, observed, err := p.healthActionsOf(r, a.ID)
 		if err != nil {
-			h.ActionsError = apiMessage(err)
+			h.ActionsError = apiErrorText(err)
 		}
 		h.Actions, h.ObservedAt = acts, observed
 		for _, act := range h.Actions {
 			if act.Index >= 0 && act.Index < len(a.Properties.Actions) {
-				act.Target = actionTarget(a.Properties.Actions[act.Index])
+				act.Target = healthActionTarget(a.Properties.Actions[act.Index])
 			}
 		}
 	}
@@ -428,10 +431,10 @@ func (p *Portal) healthActions(w http.ResponseWriter, r *http.Request) error {
 // healthDeadLetters answers a page of dead letters (htmx paging).
 func (p *Portal) healthDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	id, tok := r.URL.Query().Get("automation"), r.URL.Query().Get("skipToken")
-	if _, err := automationPath(id); err != nil {
+	if _, err := healthAutomationPath(id); err != nil {
 		return err
 	}
-	if !htmxPartial(r) {
+	if !hxFragment(r) {
 		http.Redirect(w, r, Prefix+"health?automation="+url.QueryEscape(id)+"&skipToken="+url.QueryEscape(tok), http.StatusSeeOther)
 		return nil
 	}
@@ -443,7 +446,7 @@ func (p *Portal) healthDeadLetters(w http.ResponseWriter, r *http.Request) error
 // an automation's (no deadLetter).
 func (p *Portal) healthReplay(w http.ResponseWriter, r *http.Request) error {
 	id := r.PostFormValue("automation")
-	path, err := automationPath(id)
+	path, err := healthAutomationPath(id)
 	if err != nil {
 		return err
 	}
@@ -473,7 +476,7 @@ func (p *Portal) healthReplay(w http.ResponseWriter, r *http.Request) error {
 	default:
 		msg = strconv.Itoa(out.Replayed) + " dead letters were queued for delivery again."
 	}
-	if htmxPartial(r) {
+	if hxFragment(r) {
 		d := p.healthDeadLettersOf(r, id, "")
 		d.Outcome, d.OutcomeError = msg, failed
 		p.renderPartial(w, r, 0, "health", "health-deadletters", &View{Data: d})
@@ -485,7 +488,7 @@ func (p *Portal) healthReplay(w http.ResponseWriter, r *http.Request) error {
 // healthBackfill queues a snapshot of the current state for an automation.
 func (p *Portal) healthBackfill(w http.ResponseWriter, r *http.Request) error {
 	id := r.PostFormValue("automation")
-	path, err := automationPath(id)
+	path, err := healthAutomationPath(id)
 	if err != nil {
 		return err
 	}
@@ -513,7 +516,7 @@ func (p *Portal) healthBackfill(w http.ResponseWriter, r *http.Request) error {
 		}
 		msg += "."
 	}
-	if htmxPartial(r) {
+	if hxFragment(r) {
 		p.renderPartial(w, r, 0, "health", "health-outcome", &View{Flash: msg, Error: failed})
 		return nil
 	}

@@ -373,7 +373,8 @@ func TestHealthBackfillAndBadInput(t *testing.T) {
 	if status != http.StatusOK || m == nil || m[1] == "0" {
 		t.Fatalf("backfill: %d %s", status, page)
 	}
-	for _, bad := range []string{"", "/subscriptions/x/providers/Microsoft.Authorization/roleAssignments/y", id + "/../../x", id + "?a=b"} {
+	for _, bad := range []string{"", "/subscriptions/x/providers/Microsoft.Authorization/roleAssignments/y", id + "/../../x", id + "?a=b",
+		"/subscriptions/../resourceGroups/web-prod/providers/Microsoft.Security/automations/ExportToWorkspace"} {
 		if status, _ := s.do(http.MethodPost, "/portal/health/backfill", url.Values{"automation": {bad}}, false); status != http.StatusBadRequest {
 			t.Errorf("backfill of %q: %d, want 400", bad, status)
 		}

@@ -314,7 +314,7 @@ func (p *Portal) complianceAssessments(w http.ResponseWriter, r *http.Request) e
 	q := r.URL.Query()
 	d := &assessmentsData{Subscription: q.Get("subscription"), Standard: q.Get("standard"), Control: q.Get("control")}
 	for _, v := range []string{d.Subscription, d.Standard, d.Control} {
-		if v == "" || strings.ContainsAny(v, "/?#%") {
+		if v == "" || dotSegment(v) || strings.ContainsAny(v, "/?#%") {
 			return &APIError{Status: http.StatusBadRequest, Code: "InvalidQueryParameterValue", Message: "The subscription, standard and control must be given."}
 		}
 	}

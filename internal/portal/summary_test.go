@@ -254,7 +254,8 @@ func TestCompliancePageEqualsAPI(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{"/portal/compliance/assessments?subscription=" + phSub + "&standard=a/../b&control=x", "/portal/compliance/assessments"} {
+	for _, bad := range []string{"/portal/compliance/assessments?subscription=" + phSub + "&standard=a/../b&control=x",
+		"/portal/compliance/assessments?subscription=..&standard=x&control=y", "/portal/compliance/assessments"} {
 		if status, _ := s.do(http.MethodGet, bad, nil, false); status != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", bad, status)
 		}
