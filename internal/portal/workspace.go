@@ -193,10 +193,10 @@ func (p *Portal) workspaceRun(w http.ResponseWriter, r *http.Request) error {
 	workspace, query, timespan := strings.TrimSpace(r.PostFormValue("workspace")), r.PostFormValue("query"), r.PostFormValue("timespan")
 	res := p.runQuery(r, workspace, query, timespan)
 	status := http.StatusOK
-	if res.Error != nil && !htmxPartial(r) {
+	if res.Error != nil && !hxFragment(r) {
 		status = http.StatusBadRequest
 	}
-	if htmxPartial(r) {
+	if hxFragment(r) {
 		// htmx swaps only 2xx answers: errors come back as a 200 fragment.
 		p.renderPartial(w, r, 0, "workspace", "ws-results", &View{Data: res})
 		return nil
@@ -231,7 +231,7 @@ func (p *Portal) runQuery(r *http.Request, workspace, query, timespan string) *w
 	}
 	req, err := p.apiRequest(r.Context(), r, http.MethodPost, "/v1/workspaces/"+strings.ToLower(workspace)+"/query", bytes.NewReader(body))
 	if err != nil {
-		return &wsResult{Error: &wsError{Code: "AuthenticationFailed", Message: apiMessage(err)}}
+		return &wsResult{Error: &wsError{Code: "AuthenticationFailed", Message: apiErrorText(err)}}
 	}
 	rec := &recorder{header: http.Header{}}
 	start := time.Now()
@@ -248,11 +248,11 @@ func (p *Portal) runQuery(r *http.Request, workspace, query, timespan string) *w
 		p.Log.Error("portal workspace query answer", "err", err)
 		return &wsResult{Error: &wsError{Code: "InternalError", Message: "The query's answer could not be read."}}
 	}
-	res.Elapsed = formatElapsed(elapsed)
+	res.Elapsed = wsElapsed(elapsed)
 	return res
 }
 
-func formatElapsed(d time.Duration) string {
+func wsElapsed(d time.Duration) string {
 	if d < time.Second {
 		return fmt.Sprintf("%d ms", d.Milliseconds())
 	}
