@@ -296,9 +296,10 @@ func (o *OIDCProvider) client() *http.Client {
 // an hour (failures are not kept: the next sign-in tries again).
 func (o *OIDCProvider) discover(ctx context.Context, now time.Time) (*discovery, error) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.doc != nil && now.Sub(o.docAt) < discoveryTTL {
-		return o.doc, nil
+	doc, at := o.doc, o.docAt
+	o.mu.Unlock()
+	if doc != nil && now.Sub(at) < discoveryTTL {
+		return doc, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, oidcTimeout)
 	defer cancel()
@@ -328,7 +329,9 @@ func (o *OIDCProvider) discover(ctx context.Context, now time.Time) (*discovery,
 	case len(d.CodeChallengeMethods) > 0 && !slices.Contains(d.CodeChallengeMethods, "S256"):
 		return nil, errors.New("discovery: the provider does not support PKCE with S256")
 	}
+	o.mu.Lock()
 	o.doc, o.docAt = &d, now
+	o.mu.Unlock()
 	return &d, nil
 }
 

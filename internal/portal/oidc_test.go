@@ -383,6 +383,12 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 		}
 	})
 
+	// A dozen sign-ins read the discovery document once for the portal
+	// (cached for an hour) and once for the API's key fetch.
+	if n := o.idp.DiscoveryReads(); n > 2 {
+		t.Errorf("discovery read %d times, want at most 2", n)
+	}
+
 	// The issuer's token endpoint itself refuses a code without its
 	// verifier, or with the verifier of another challenge.
 	t.Run("test issuer checks the verifier", func(t *testing.T) {
