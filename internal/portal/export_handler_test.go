@@ -6,10 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"sluice/internal/auth"
@@ -332,5 +335,92 @@ func TestExportPageForeignAutomation(t *testing.T) {
 	if err := json.Unmarshal(body, &got); err != nil || len(got.Properties.Sources) != 2 || len(got.Properties.Actions) != 1 ||
 		got.Properties.Actions[0].SASPolicyName != "sender" || strings.Contains(string(body), key) {
 		t.Errorf("after an update without the connection string: %v %s", err, body)
+	}
+}
+
+// TestExportPagePolicyAutomation: an automation deployed by the built-in
+// Event Hub policy (named exportToEventHub, api-version
+// 2019-01-01-preview) is read back into the form, not flagged.
+func TestExportPagePolicyAutomation(t *testing.T) {
+	env := servertest.New(t, servertest.WithDemo())
+	hub := "/subscriptions/" + exportSub + "/resourceGroups/network-prod/providers/Microsoft.EventHub/namespaces/ns/eventhubs/hub"
+	want := expectedFromGolden(t, "api-policy-derived-eventhub-custom.json",
+		goldenHub, hub,
+		"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=rule;SharedAccessKey=<key>;EntityPath=hub",
+		"Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=rule;SharedAccessKey=a2V5;EntityPath=hub;UseDevelopmentEmulator=true",
+		goldenSub, exportSub)
+	raw, err := os.ReadFile(filepath.Join("testdata", "export", "api-policy-derived-eventhub-custom.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.NewReplacer(goldenHub, hub, goldenSub, exportSub,
+		"Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=rule;SharedAccessKey=<key>;EntityPath=hub",
+		"Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=rule;SharedAccessKey=a2V5;EntityPath=hub;UseDevelopmentEmulator=true").Replace(string(raw))
+	path := strings.Replace(automationPath("network-prod", "exportToEventHub"), "2023-12-01-preview", "2019-01-01-preview", 1)
+	if resp, b := env.Do(http.MethodPut, path, env.Token, body); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("deploy as the policy does: %d %s", resp.StatusCode, b)
+	}
+	pc := newPageClient(t, env, env.Token)
+	resp, page := pc.get(exportPath() + "?tab=eventhub")
+	if resp.StatusCode != http.StatusOK || strings.Contains(page, `id="readonly-notice"`) || !strings.Contains(page, "Editing <strong>exportToEventHub</strong>") {
+		t.Fatalf("the policy's automation is not editable on the page: %d\n%.4000s", resp.StatusCode, page)
+	}
+	for _, s := range []string{
+		`value="4fb67663-9ab9-475d-b026-8c544cced439" selected`, `value="1195afff-c881-495e-9bc5-1486211ae03f" selected`,
+		`value="Azure-CIS-1.1.0" selected`, `name="findings" checked`, `name="standard_snapshot" checked`,
+		`id="rec_severity_medium" name="rec_severity" value="Medium" checked`, `value="` + hub + `"`, "A connection string is stored",
+	} {
+		if !strings.Contains(page, s) {
+			t.Errorf("the form lacks %s", s)
+		}
+	}
+	for _, s := range []string{`name="standard_stream" checked`, `id="rec_severity_low" name="rec_severity" value="Low" checked`, `name="trusted" checked`} {
+		if strings.Contains(page, s) {
+			t.Errorf("the form has %s", s)
+		}
+	}
+	// Saving the page's choices unchanged (the connection string left
+	// empty) keeps the resource as the policy made it.
+	form := url.Values{"csrf": {pc.csrf(page)}, "tab": {"eventhub"}, "resourceGroup": {"network-prod"}, "location": {"westeurope"},
+		"rec_stream": {"on"}, "findings": {"on"}, "alert_stream": {"on"}, "control_stream": {"on"}, "standard_snapshot": {"on"},
+		"rec_names":    {"4fb67663-9ab9-475d-b026-8c544cced439", "1195afff-c881-495e-9bc5-1486211ae03f"},
+		"rec_severity": {"High", "Medium"}, "alert_severity": {"High"},
+		"control_names": {"ef1a1e6a-0f7e-4b3b-9a3d-7a1b2f0c4b6d"}, "standard_names": {"Azure-CIS-1.1.0"}, "eventhub": {hub}}
+	if resp, page = pc.post(exportPath(), form, env.URL); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%.3000s", resp.StatusCode, page)
+	}
+	got, _ := storedAutomation(t, env, "network-prod", "exportToEventHub")
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("after saving unchanged (-want +got):\n%s", d)
+	}
+}
+
+// TestExportPageTrustedService: exporting as a trusted service needs
+// Sluice's own principal to hold Azure Event Hubs Data Sender on the hub;
+// the API's refusal is shown, and once granted the action is stored
+// without a connection string.
+func TestExportPageTrustedService(t *testing.T) {
+	env := servertest.New(t, servertest.WithDemo())
+	hub := "/subscriptions/" + exportSub + "/resourceGroups/network-prod/providers/Microsoft.EventHub/namespaces/ns/eventhubs/hub"
+	pc := newPageClient(t, env, env.Token)
+	_, page := pc.get(exportPath() + "?tab=eventhub&resourceGroup=network-prod")
+	form := url.Values{"csrf": {pc.csrf(page)}, "tab": {"eventhub"}, "resourceGroup": {"network-prod"}, "location": {"westeurope"},
+		"alert_stream": {"on"}, "alert_severity": {"High"}, "eventhub": {hub}, "trusted": {"on"}}
+	resp, page := pc.post(exportPath(), form, env.URL)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "TrustedServiceNotAuthorized") {
+		t.Fatalf("trusted service without the role: %d\n%.3000s", resp.StatusCode, page)
+	}
+	if !strings.Contains(page, `name="trusted" checked`) {
+		t.Error("the refused form lost the trusted-service choice")
+	}
+	mustNotExist(t, env, "network-prod", "ExportToEventHub")
+	assignRoleAt(t, env, hub, auth.SecurityResourceProviderID, auth.RoleAzureEventHubsDataSender)
+	if resp, page = pc.post(exportPath(), form, env.URL); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("trusted service with the role: %d\n%.3000s", resp.StatusCode, page)
+	}
+	got, _ := storedAutomation(t, env, "network-prod", "ExportToEventHub")
+	act := got["properties"].(map[string]any)["actions"].([]any)[0].(map[string]any)
+	if d := cmp.Diff(map[string]any{"actionType": "EventHub", "eventHubResourceId": hub, "isTrustedServiceEnabled": true}, act); d != "" {
+		t.Errorf("stored action (-want +got):\n%s", d)
 	}
 }
