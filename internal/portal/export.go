@@ -42,13 +42,6 @@ func (p *Portal) exportRoutes() {
 // tabs maps the tab parameter to its target.
 var tabs = map[string]TargetKind{"eventhub": TargetEventHub, "workspace": TargetWorkspace}
 
-func tabOf(k TargetKind) string {
-	if k == TargetWorkspace {
-		return "workspace"
-	}
-	return "eventhub"
-}
-
 func badRequest(format string, args ...any) *APIError {
 	return &APIError{Status: http.StatusBadRequest, Code: "BadRequest", Message: fmt.Sprintf(format, args...)}
 }
