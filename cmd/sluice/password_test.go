@@ -20,7 +20,7 @@ import (
 func newDataDir(t *testing.T) (dir, firstPassword string) {
 	t.Helper()
 	cfg := config.Default()
-	cfg.Data, cfg.Addr, cfg.Store.Synchronous = t.TempDir(), "127.0.0.1:0", "NORMAL"
+	cfg.Data, cfg.Addr, cfg.Store.Synchronous, cfg.Auth.PasswordIterations = t.TempDir(), "127.0.0.1:0", "NORMAL", 1000
 	srv, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("start server: %v", err)

@@ -49,7 +49,7 @@ func newOIDCEnv(t *testing.T, opts ...servertest.Option) *oidcEnv {
 	idp := oidctest.New(t)
 	dir := t.TempDir()
 	cfg := config.Default()
-	cfg.Data, cfg.Addr, cfg.Store.Synchronous = dir, "127.0.0.1:0", "NORMAL"
+	cfg.Data, cfg.Addr, cfg.Store.Synchronous, cfg.Auth.PasswordIterations = dir, "127.0.0.1:0", "NORMAL", 1000
 	first, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("create the data directory: %v", err)
