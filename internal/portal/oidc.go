@@ -501,6 +501,9 @@ func (p *Portal) sessionToken(r *http.Request, o *OIDCProvider, t *tokenAnswer, 
 			continue
 		}
 		if rc.ExpiresAt == nil || !rc.ExpiresAt.After(now) {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("its %s is expired", c.name)
+			}
 			continue
 		}
 		return c.tok, pr, rc.ExpiresAt.Time, nil

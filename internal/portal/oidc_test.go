@@ -383,6 +383,21 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 		}
 	})
 
+	t.Run("issuer refuses unknown clients and redirect URIs", func(t *testing.T) {
+		// Neither is sent back to the redirect URI (RFC 6749 §4.1.2.1).
+		f := newFlowClient(t, o.env)
+		for param, value := range map[string]string{"client_id": "someone-else", "redirect_uri": "https://evil.example/portal/oidc/corp/callback"} {
+			a, _ := url.Parse(f.start("/portal/"))
+			q := a.Query()
+			q.Set(param, value)
+			a.RawQuery = q.Encode()
+			resp, body := f.get(a.String())
+			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+				t.Errorf("%s=%s: %d Location %q, want 400 without a redirect\n%s", param, value, resp.StatusCode, resp.Header.Get("Location"), body)
+			}
+		}
+	})
+
 	// A dozen sign-ins read the discovery document once for the portal
 	// (cached for an hour) and once for the API's key fetch.
 	if n := o.idp.DiscoveryReads(); n > 2 {
