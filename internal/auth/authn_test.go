@@ -238,7 +238,7 @@ func TestAuthorizationOverHTTP(t *testing.T) {
 		{"no_rights_reads_subscription", "/subscriptions/" + demoSub + "?api-version=2022-12-01", nobody, 403, "AuthorizationFailed"},
 		{"no_rights_lists_groups_of_subscription", "/subscriptions/" + demoSub + "/resourcegroups?api-version=2021-04-01", nobody, 403, "AuthorizationFailed"},
 		{"no_rights_reads_root_group", "/providers/Microsoft.Management/managementGroups/" + env.TenantID + "?api-version=2021-04-01", nobody, 403, "AuthorizationFailed"},
-		{"other_tenant_reads_subscription", "/subscriptions/" + demoSub + "?api-version=2022-12-01", foreign, 403, "InvalidAuthenticationTokenTenant"},
+		{"other_tenant_reads_subscription", "/subscriptions/" + demoSub + "?api-version=2022-12-01", foreign, 401, "InvalidAuthenticationTokenTenant"},
 		{"health_needs_no_token", "/healthz", "", 200, ""},
 		{"discovery_needs_no_token", "/.well-known/openid-configuration", "", 200, ""},
 		{"jwks_needs_no_token", "/.well-known/jwks.json", "", 200, ""},

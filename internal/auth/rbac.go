@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -109,11 +110,10 @@ func (a *RBAC) Authorize(ctx context.Context, permission, scope string) error {
 	}
 	tenant, groups, err := a.Resolver.Resolve(ctx, scope)
 	if err != nil {
-		return err
+		return a.hideMissingGroup(ctx, p, permission, scope, err)
 	}
 	if tenant != "" && !strings.EqualFold(tenant, p.TenantID) {
-		return armapi.Errorf(http.StatusForbidden, "InvalidAuthenticationTokenTenant",
-			"The access token is from tenant '%s', but the scope '%s' belongs to tenant '%s'.", p.TenantID, scope, tenant)
+		return WrongTenant(p.TenantID, scope, tenant)
 	}
 	ok, err := a.allowed(ctx, p, permission, scope, groups)
 	if err != nil {
@@ -125,6 +125,30 @@ func (a *RBAC) Authorize(ctx context.Context, permission, scope string) error {
 			p.ObjectID, permission, scope)
 	}
 	return nil
+}
+
+// hideMissingGroup turns the 404 of a management group that does not exist
+// into 403 AuthorizationFailed unless the caller holds the permission at
+// its tenant's root group (above every group it could name), as ARM
+// does: a caller without rights learns nothing of which groups exist.
+func (a *RBAC) hideMissingGroup(ctx context.Context, p *Principal, permission, scope string, err error) error {
+	var ae *armapi.Error
+	if !errors.As(err, &ae) || ae.Code != "ManagementGroupNotFound" {
+		return err
+	}
+	root := mgPrefix + strings.ToLower(p.TenantID)
+	if _, groups, rerr := a.Resolver.Resolve(ctx, root); rerr == nil {
+		ok, aerr := a.allowed(ctx, p, permission, root, groups)
+		if aerr != nil {
+			return aerr
+		}
+		if ok {
+			return err
+		}
+	}
+	return armapi.Errorf(http.StatusForbidden, "AuthorizationFailed",
+		"The client with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid.",
+		p.ObjectID, permission, scope)
 }
 
 // SecurityResourceProviderID is the object id of Sluice's own service

@@ -188,7 +188,7 @@ func TestRBACAuthorize(t *testing.T) {
 
 		// "/" is the root of the principal's own tenant, not of every tenant.
 		{"slash_owner_everywhere_in_tenant", pSlashOwner, writeRA, auto(subS1, "rg1", "x"), 0, ""},
-		{"slash_owner_not_in_other_tenant", pSlashOwner, readAuto, sub(subS3), 403, "InvalidAuthenticationTokenTenant"},
+		{"slash_owner_not_in_other_tenant", pSlashOwner, readAuto, sub(subS3), 401, "InvalidAuthenticationTokenTenant"},
 		{"owner_of_s2_not_s1", pS2Owner, readAuto, sub(subS1), 403, "AuthorizationFailed"},
 		{"owner_of_s2_writes_in_s2", pS2Owner, writeRA, rg(subS2, "rg1"), 0, ""},
 

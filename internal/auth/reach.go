@@ -47,7 +47,7 @@ func (r *Reach) Covers(id string) bool {
 
 // Reach computes where the caller holds permission within scope, reading
 // the caller's role assignments once. It fails as Authorize does when the
-// scope does not resolve (404), belongs to another tenant (403
+// scope does not resolve (404), belongs to another tenant (401
 // InvalidAuthenticationTokenTenant), or the caller holds the permission
 // nowhere at, above or below it (403 AuthorizationFailed).
 func (a *RBAC) Reach(ctx context.Context, permission, scope string) (*Reach, error) {
@@ -60,8 +60,7 @@ func (a *RBAC) Reach(ctx context.Context, permission, scope string) (*Reach, err
 		return nil, err
 	}
 	if tenant != "" && !strings.EqualFold(tenant, p.TenantID) {
-		return nil, armapi.Errorf(http.StatusForbidden, "InvalidAuthenticationTokenTenant",
-			"The access token is from tenant '%s', but the scope '%s' belongs to tenant '%s'.", p.TenantID, scope, tenant)
+		return nil, WrongTenant(p.TenantID, scope, tenant)
 	}
 	recs, err := a.Store.List(ctx, store.ListOptions{Kind: KindRoleAssignment, Parent: PrincipalKey(p.TenantID, p.ObjectID)})
 	if err != nil {
@@ -103,6 +102,15 @@ next:
 		out = append(out, s)
 	}
 	return &Reach{scopes: out}, nil
+}
+
+// WrongTenant is ARM's answer to a token of one tenant for a scope of
+// another: 401 InvalidAuthenticationTokenTenant (the token is valid, but
+// not for this scope's tenant, so the caller must get another one).
+func WrongTenant(tokenTenant, scope, scopeTenant string) *armapi.Error {
+	return armapi.Errorf(http.StatusUnauthorized, "InvalidAuthenticationTokenTenant",
+		"The access token is from the wrong issuer: tenant '%s'. The scope '%s' belongs to tenant '%s'; use a token of that tenant.",
+		tokenTenant, scope, scopeTenant)
 }
 
 // ReachFrom computes the caller's reach with the authorizer carried by the

@@ -43,7 +43,7 @@ func TestReach(t *testing.T) {
 		{name: "unknown subscription", principal: pRg1Reader, permission: readAuto, scope: sub(subNone),
 			status: http.StatusNotFound, code: "SubscriptionNotFound"},
 		{name: "other tenant", principal: pS1Contributor, permission: readAuto, scope: sub(subS3),
-			status: http.StatusForbidden, code: "InvalidAuthenticationTokenTenant"},
+			status: http.StatusUnauthorized, code: "InvalidAuthenticationTokenTenant"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
