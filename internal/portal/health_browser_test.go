@@ -356,6 +356,20 @@ func TestHealthReaderCannotReplay(t *testing.T) {
 	if rc.received(id) {
 		t.Error("the event was delivered")
 	}
+
+	// The administrator's Replay all works as a plain form POST: the page
+	// comes back with the outcome, and the dead letter is replayed (the
+	// receiver still refuses, so its event is dead-lettered anew).
+	admin := phSessionFor(t, env, env.Token)
+	admin.do(http.MethodGet, "/portal/health", nil, false)
+	status, page = admin.do(http.MethodPost, "/portal/health/replay", all, false)
+	if status != http.StatusOK || !regexp.MustCompile(`\d+ dead letters? (was|were) queued for delivery again`).MatchString(page) {
+		t.Errorf("replay all by the administrator: %d\n%.3000s", status, page)
+	}
+	phWaitFor(t, "the replayed event dead-lettered anew", func() bool {
+		d := phDeadLetterOf(t, env, id)
+		return d != "" && d != dl
+	})
 }
 
 // TestHealthBackfillAndBadInput: the administrator's backfill answers with

@@ -138,6 +138,21 @@ func TestWorkspaceFormWithoutJavaScript(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(page, `value="`+cid+`"`) || !strings.Contains(page, "security-ws") {
 		t.Fatalf("workspace page %d lacks security-ws:\n%.2000s", status, page)
 	}
+	// An example link prefills the form without running it.
+	ex := "SecurityAlert | summarize count() by AlertSeverity"
+	offered := false
+	for _, m := range regexp.MustCompile(`href="(/portal/workspace\?[^"]*)"`).FindAllStringSubmatch(page, -1) {
+		u, err := url.Parse(html.UnescapeString(m[1]))
+		offered = offered || (err == nil && u.Query().Get("query") == ex && u.Query().Get("workspace") == cid)
+	}
+	if !offered {
+		t.Errorf("the page does not offer the example %q", ex)
+	}
+	status, page = s.do(http.MethodGet, "/portal/workspace?"+url.Values{"workspace": {cid}, "timespan": {"P7D"}, "query": {ex}}.Encode(), nil, false)
+	if status != http.StatusOK || !strings.Contains(html.UnescapeString(page), ">"+ex+"</textarea>") || !strings.Contains(page, `<option value="P7D" selected>`) ||
+		strings.Contains(page, "result-table") {
+		t.Errorf("the example link's page %d does not prefill the form:\n%.3000s", status, page)
+	}
 	const q = "SecurityAlert | summarize count() by AlertSeverity | order by AlertSeverity asc"
 	want := phQuery(t, env, cid, q)
 	status, page = s.do(http.MethodPost, "/portal/workspace", url.Values{"workspace": {cid}, "query": {q}, "timespan": {""}}, false)
