@@ -99,6 +99,9 @@ func (h *Handlers) Register(rt *armapi.Router) {
 	route(get, std+"/{standard}/regulatoryComplianceControls/{control}", VersionsCompliance, PermComplianceRead, armapi.SubscriptionScope, h.getComplianceControl)
 	route(get, std+"/{standard}/regulatoryComplianceControls/{control}/regulatoryComplianceAssessments", VersionsCompliance, PermComplianceRead, armapi.SubscriptionScope, h.listComplianceAssessments)
 	route(get, std+"/{standard}/regulatoryComplianceControls/{control}/regulatoryComplianceAssessments/{assessment}", VersionsCompliance, PermComplianceRead, armapi.SubscriptionScope, h.getComplianceAssessment)
+
+	// Reports (Sluice extension, reports.go).
+	h.registerReports(rt)
 }
 
 var alertActions = map[string]string{"dismiss": "Dismissed", "activate": "Active", "resolve": "Resolved", "inProgress": "InProgress"}
