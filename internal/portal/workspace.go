@@ -297,54 +297,132 @@ func wsDecodeError(status int, b []byte) *wsError {
 	return e
 }
 
-// wsDecodeResult renders the first table of a query answer, capped at
-// wsMaxRows rows.
+// wsDecodeResult renders the first table of a query answer, keeping at
+// most wsMaxRows rows: the answer is read as a stream of tokens, so the
+// rows past the cap are counted, not kept.
 func wsDecodeResult(b []byte) (*wsResult, error) {
-	var ans struct {
-		Tables []struct {
-			Columns []wsColumn          `json:"columns"`
-			Rows    [][]json.RawMessage `json:"rows"`
-		} `json:"tables"`
-		Error *struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-			Details []struct {
-				Code    string `json:"code"`
+	dec := json.NewDecoder(bytes.NewReader(b))
+	res := &wsResult{}
+	var cols []wsColumn
+	var rows [][]json.RawMessage
+	seenTable := false
+	err := wsObject(dec, func(key string) error {
+		switch key {
+		case "tables":
+			return wsArray(dec, func() error {
+				if seenTable {
+					return wsSkip(dec)
+				}
+				seenTable = true
+				return wsObject(dec, func(key string) error {
+					switch key {
+					case "columns":
+						return dec.Decode(&cols)
+					case "rows":
+						return wsArray(dec, func() error {
+							res.Total++
+							if len(rows) >= wsMaxRows {
+								return wsSkip(dec)
+							}
+							var row []json.RawMessage
+							if err := dec.Decode(&row); err != nil {
+								return err
+							}
+							rows = append(rows, row)
+							return nil
+						})
+					}
+					return wsSkip(dec)
+				})
+			})
+		case "error":
+			var e struct {
 				Message string `json:"message"`
-			} `json:"details"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(b, &ans); err != nil {
+				Details []struct {
+					Message string `json:"message"`
+				} `json:"details"`
+			}
+			if err := dec.Decode(&e); err != nil {
+				return err
+			}
+			res.Partial = e.Message
+			for _, d := range e.Details {
+				if d.Message != "" {
+					res.Partial += " " + d.Message
+				}
+			}
+			return nil
+		}
+		return wsSkip(dec)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("decode query answer: %w", err)
 	}
-	res := &wsResult{}
-	if ans.Error != nil {
-		res.Partial = ans.Error.Message
-		for _, d := range ans.Error.Details {
-			if d.Message != "" {
-				res.Partial += " " + d.Message
-			}
-		}
-	}
-	if len(ans.Tables) == 0 {
-		return res, nil
-	}
-	t := ans.Tables[0]
-	res.Columns, res.Total = t.Columns, len(t.Rows)
-	rows := t.Rows
-	if len(rows) > wsMaxRows {
-		rows, res.Truncated = rows[:wsMaxRows], true
-	}
+	res.Columns, res.Truncated = cols, res.Total > len(rows)
 	res.Rows = make([][]wsCell, len(rows))
 	for i, row := range rows {
 		cells := make([]wsCell, len(row))
 		for j, v := range row {
-			dynamic := j < len(t.Columns) && t.Columns[j].Type == "dynamic"
+			dynamic := j < len(cols) && cols[j].Type == "dynamic"
 			cells[j] = wsCellOf(v, dynamic)
 		}
 		res.Rows[i] = cells
 	}
 	return res, nil
+}
+
+// wsDelim reads the next token and checks it is d.
+func wsDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != d {
+		return fmt.Errorf("expected %v, found %v", d, tok)
+	}
+	return nil
+}
+
+// wsObject reads an object, calling field for each key with the decoder
+// before its value (field must consume the value).
+func wsObject(dec *json.Decoder, field func(key string) error) error {
+	if err := wsDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return fmt.Errorf("expected an object key, found %v", tok)
+		}
+		if err := field(key); err != nil {
+			return err
+		}
+	}
+	return wsDelim(dec, '}')
+}
+
+// wsArray reads an array, calling item before each element (item must
+// consume it).
+func wsArray(dec *json.Decoder, item func() error) error {
+	if err := wsDelim(dec, '['); err != nil {
+		return err
+	}
+	for dec.More() {
+		if err := item(); err != nil {
+			return err
+		}
+	}
+	return wsDelim(dec, ']')
+}
+
+// wsSkip consumes the next value.
+func wsSkip(dec *json.Decoder) error {
+	var v json.RawMessage
+	return dec.Decode(&v)
 }
 
 func wsCellOf(v json.RawMessage, dynamic bool) wsCell {
