@@ -424,3 +424,20 @@ func TestExportPageTrustedService(t *testing.T) {
 		t.Errorf("stored action (-want +got):\n%s", d)
 	}
 }
+
+// TestExportPick: /portal/export leads to a subscription's export page.
+func TestExportPick(t *testing.T) {
+	env := servertest.New(t, servertest.WithDemo())
+	pc := newPageClient(t, env, env.Token)
+	resp, _ := pc.get("/portal/export?subscriptionId=" + server.DemoSubShared)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/portal/subscriptions/"+server.DemoSubShared+"/export" {
+		t.Errorf("pick a subscription: %d %q", resp.StatusCode, loc)
+	}
+	resp, _ = pc.get("/portal/export")
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasSuffix(loc, "/export") {
+		t.Errorf("no subscription given: %d %q", resp.StatusCode, loc)
+	}
+	if resp, body := pc.get("/portal/export?subscriptionId=../../x"); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "not a subscription id") {
+		t.Errorf("bad subscription id: %d", resp.StatusCode)
+	}
+}
