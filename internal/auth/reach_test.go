@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,7 +12,9 @@ import (
 	"sluice/internal/armapi"
 	"sluice/internal/armid"
 	"sluice/internal/auth"
+	"sluice/internal/estate"
 	"sluice/internal/store"
+	"sluice/internal/store/sqlite"
 )
 
 func as(tenant, principal string) context.Context {
@@ -169,4 +172,81 @@ func TestListReach(t *testing.T) {
 			})
 		}
 	}
+}
+
+// BenchmarkListReach pages 100 records of a subscription holding 10,000
+// (100 groups of 100) for a caller who may read the whole subscription,
+// and for a caller who may read 3 of its groups (each page reads only the
+// key ranges of those groups).
+func BenchmarkListReach(b *testing.B) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, b.TempDir(), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	const kind = "reachbench"
+	err = st.Update(ctx, func(tx store.Tx) error {
+		for g := range 100 {
+			for n := range 100 {
+				id := auto(subS1, fmt.Sprintf("rg%03d", g), fmt.Sprintf("a%03d", n))
+				if err := tx.Put(ctx, &store.Record{Kind: kind, Key: armid.Key(id), ID: id, Body: []byte("{}")}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := newRBACWith(b, st)
+	opts := store.ListOptions{Kind: kind, Prefix: armid.Key(sub(subS1)) + "/"}
+	for _, c := range []struct{ name, principal string }{{"whole", pS1Contributor}, {"three-groups", pRg3Reader}} {
+		b.Run(c.name, func(b *testing.B) {
+			reach, err := a.Reach(as(tenantT, c.principal), readAuto, sub(subS1))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				recs, _, err := auth.ListReach(ctx, st, reach, opts, armapi.Page{Limit: 100}, nil)
+				if err != nil || len(recs) != 100 {
+					b.Fatalf("%d records: %v", len(recs), err)
+				}
+			}
+		})
+	}
+}
+
+const pRg3Reader = "00000000-aaaa-4000-8000-0000000000b1"
+
+// newRBACWith builds the RBAC of the benchmark on st: tenant T with
+// subscription S1, its Contributor, and a Reader of three of its groups.
+func newRBACWith(tb testing.TB, st store.Store) *auth.RBAC {
+	ctx := context.Background()
+	err := st.Update(ctx, func(tx store.Tx) error {
+		if err := estate.CreateTenant(ctx, tx, tenantT, tenantT); err != nil {
+			return err
+		}
+		if err := estate.PutSubscription(ctx, tx, &estate.Subscription{SubscriptionID: subS1, TenantID: tenantT, ManagementGroupID: tenantT, State: "Enabled"}); err != nil {
+			return err
+		}
+		assign := func(scope, principal, role string) error {
+			return auth.PutRoleAssignment(ctx, tx, &auth.RoleAssignment{ID: scope + "/providers/Microsoft.Authorization/roleAssignments/" + principal + role[:4],
+				Scope: scope, PrincipalID: principal, TenantID: tenantT, RoleDefinitionID: auth.RoleDefinitionID("", role)})
+		}
+		if err := assign(sub(subS1), pS1Contributor, auth.RoleContributor); err != nil {
+			return err
+		}
+		for _, g := range []string{"rg000", "rg050", "rg099"} {
+			if err := assign(rg(subS1, g), pRg3Reader, auth.RoleReader); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &auth.RBAC{Store: st, Resolver: &estate.Service{Store: st}}
 }

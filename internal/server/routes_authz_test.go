@@ -425,7 +425,6 @@ type mcase struct {
 	// without a role 403 AuthorizationFailed; the other tenant's 401
 	// InvalidAuthenticationTokenTenant.
 	reader, none, other int
-	otherCode           string
 }
 
 // TestRouteMatrix runs every route of the server for the four callers,
