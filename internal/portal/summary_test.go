@@ -268,7 +268,7 @@ func TestCompliancePageEqualsAPI(t *testing.T) {
 		t.Errorf("the reader's compliance page (%d) does not show exactly the production subscription:\n%.2000s", status, rp)
 	}
 	status, rp = reader.do(http.MethodGet, "/portal/score?subscription="+phDevSub, nil, false)
-	if status != http.StatusNotFound {
+	if status != http.StatusNotFound || strings.Contains(rp, `id="score-`+phDevSub+`"`) {
 		t.Errorf("the reader asking for another subscription's score: %d, want 404", status)
 	}
 }
