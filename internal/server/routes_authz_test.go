@@ -657,6 +657,15 @@ func TestRouteMatrix(t *testing.T) {
 		{route: "DELETE /providers/Sluice.Identity/servicePrincipals/{objectId}", path: "/providers/Sluice.Identity/servicePrincipals/" + spID + vSluice, owner: 200, other: 403},
 		{route: "GET /providers/Sluice.Audit/events", path: "/providers/Sluice.Audit/events" + vSluice, owner: 200, other: 403},
 
+		// Reports (Sluice.Reports): of a subscription, or of every
+		// subscription of the caller's tenant it may read.
+		{route: "GET /subscriptions/{subscriptionId}/providers/Sluice.Reports/alerts", path: subP + "/providers/Sluice.Reports/alerts" + vSluice, owner: 200},
+		{route: "GET /subscriptions/{subscriptionId}/providers/Sluice.Reports/recommendations", path: subP + "/providers/Sluice.Reports/recommendations" + vSluice, owner: 200},
+		{route: "GET /subscriptions/{subscriptionId}/providers/Sluice.Reports/recommendations", path: "/subscriptions/" + noSub + "/providers/Sluice.Reports/recommendations" + vSluice,
+			owner: 404, code: "SubscriptionNotFound", none: 404, other: 404},
+		{route: "GET /providers/Sluice.Reports/alerts", path: "/providers/Sluice.Reports/alerts" + vSluice, owner: 200, other: 403},
+		{route: "GET /providers/Sluice.Reports/recommendations", path: "/providers/Sluice.Reports/recommendations" + vSluice, owner: 200, other: 403},
+
 		// The workspace data APIs of an unknown workspace: callers
 		// without read on the tenant learn nothing.
 		{route: "GET /v1/workspaces/{workspaceId}/query", path: "/v1/workspaces/" + missing + "/query?query=Heartbeat", owner: 404, code: "WorkspaceNotFoundError"},
