@@ -128,15 +128,7 @@ func portalNext(next string) string {
 // verifier, seals them into the oidcCookie and sends the browser to the
 // provider's authorization endpoint.
 func (p *Portal) oidcStart(w http.ResponseWriter, r *http.Request) {
-	next := r.URL.Query().Get("next")
-	if strings.HasPrefix(strings.ToUpper(next), "%2F") {
-		// login.html escapes next twice (q inside an href that html/template
-		// escapes again): undo the extra layer.
-		if u, err := url.QueryUnescape(next); err == nil {
-			next = u
-		}
-	}
-	next = portalNext(next)
+	next := portalNext(r.URL.Query().Get("next"))
 	prov := p.provider(r.PathValue("name"))
 	if prov == nil {
 		p.oidcFail(w, r, http.StatusNotFound, next, fmt.Sprintf("There is no sign-in provider named %q.", r.PathValue("name")))

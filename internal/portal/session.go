@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"sluice/internal/auth"
@@ -112,9 +113,14 @@ func (p *Portal) authed(h func(w http.ResponseWriter, r *http.Request) error) ht
 	})
 }
 
-// safeNext keeps a post-login redirect inside the portal.
+// safeNext keeps a post-login redirect inside the portal: a path under
+// /portal/ whose dot segments do not climb out of it.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, Prefix) || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		return Prefix
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(path.Clean(u.Path)+"/", Prefix) {
 		return Prefix
 	}
 	return next

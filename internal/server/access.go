@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net/http"
 	"net/url"
+	"time"
 
 	"sluice/internal/armid"
 	"sluice/internal/auth"
@@ -26,10 +29,20 @@ func (s *Server) initAccess(ctx context.Context) error {
 			}
 		}
 		authn.External = append(authn.External, &auth.ExternalIssuer{TenantID: x.TenantID, Issuer: x.Issuer,
-			Audience: x.Audience, JWKSURL: x.JWKSURL})
+			Audience: x.Audience, JWKSURL: x.JWKSURL, Client: s.outboundClient()})
 	}
 	s.Router.Authn = authn
 	(&auth.Handlers{Store: s.Store, Resolver: s.Estate}).Register(s.Router)
 	(&auth.Identity{Store: s.Store, Issuer: s.Issuer}).Register(s.Router)
 	return nil
+}
+
+// outboundClient is an HTTPS client for Sluice's own requests to identity
+// providers: it trusts the system roots plus export.caBundle (s.caPool),
+// with a 10 s timeout.
+func (s *Server) outboundClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		Proxy:           http.ProxyFromEnvironment,
+		TLSClientConfig: &tls.Config{RootCAs: s.caPool, MinVersion: tls.VersionTLS12},
+	}}
 }

@@ -75,7 +75,7 @@ func (s *Server) initPortal(ctx context.Context, mux *http.ServeMux) error {
 			continue
 		}
 		p.OIDC = append(p.OIDC, &portal.OIDCProvider{Name: x.Name, Issuer: x.Issuer, ClientID: x.ClientID,
-			ClientSecret: x.ClientSecret, Scopes: x.Scopes, Audience: x.Audience})
+			ClientSecret: x.ClientSecret, Scopes: x.Scopes, Audience: x.Audience, Client: s.outboundClient()})
 	}
 	if err := p.Init(); err != nil {
 		return fmt.Errorf("portal: %w", err)
