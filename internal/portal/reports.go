@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // The Security alerts and Recommendations pages: filterable, paged tables
@@ -224,6 +225,10 @@ func (p *Portal) reportPage(k *reportKind) func(w http.ResponseWriter, r *http.R
 			}
 			d.Problem, status = ae.Message, ae.Status
 		}
+		for _, row := range page.Value {
+			row["startShown"] = shownTime(row["startTimeUtc"])
+			row["changeShown"] = shownTime(row["statusChangeDate"])
+		}
 		d.Sub, d.Rows, d.PageNo = rq.Sub, page.Value, len(rq.Back)+1
 		if token := skipToken(page.NextLink); token != "" {
 			back := append([]string(nil), rq.Back...)
@@ -246,6 +251,15 @@ func (p *Portal) reportPage(k *reportKind) func(w http.ResponseWriter, r *http.R
 		p.render(w, r, status, k.Name, v)
 		return nil
 	}
+}
+
+// shownTime formats an RFC 3339 time of a report row for the table.
+func shownTime(v string) string {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return v
+	}
+	return t.UTC().Format("2006-01-02 15:04")
 }
 
 func asAPIError(err error, target **APIError) bool {

@@ -410,6 +410,12 @@ func TestReports_authorization(t *testing.T) {
 	if got := sorted(column(rows, "systemAlertId")); !slices.Equal(got, []string{"auth-1", "auth-2"}) {
 		t.Errorf("tenant-wide alerts: %v", got)
 	}
+	// One row a page: the skipToken carries on from one subscription to
+	// the next.
+	paged := getReport(t, e.Env, e.Token, "/providers/Sluice.Reports/alerts?"+reportsAPI+"&format=json&$top=1")
+	if got := column(paged, "systemAlertId"); !slices.Equal(got, column(rows, "systemAlertId")) {
+		t.Errorf("tenant-wide alerts a row at a time: %v, at once: %v", got, column(rows, "systemAlertId"))
+	}
 	rows = getReport(t, e.Env, reader, "/subscriptions/"+e.sub+"/providers/Sluice.Reports/alerts?"+reportsAPI+"&format=json")
 	if got := column(rows, "systemAlertId"); !slices.Equal(got, []string{"auth-1"}) {
 		t.Errorf("the reader's subscription report: %v", got)
