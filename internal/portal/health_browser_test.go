@@ -177,6 +177,7 @@ func phDeadLetterOf(t *testing.T, env *servertest.Env, id string) string {
 // a dead letter on the delivery health page; after the receiver is fixed,
 // its Replay button delivers it and the dead letter is gone.
 func TestBrowserHealthReplayDeadLetter(t *testing.T) {
+	t.Parallel()
 	env, rc, id, dl := phFailingExport(t)
 	b := newBrowser(t, env)
 	b.signInAdmin()
@@ -305,6 +306,7 @@ func phReader(t *testing.T, env *servertest.Env) string {
 // dead letters, but Replay and backfill answer with the API's 403 message
 // (as a page and as an htmx fragment) and nothing is replayed.
 func TestHealthReaderCannotReplay(t *testing.T) {
+	t.Parallel()
 	env, rc, id, dl := phFailingExport(t)
 	reader := phReader(t, env)
 	s := phSessionFor(t, env, reader)
@@ -376,6 +378,7 @@ func TestHealthReaderCannotReplay(t *testing.T) {
 // the API's count; a form naming something that is not an automation is a
 // 400, never an API call elsewhere.
 func TestHealthBackfillAndBadInput(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	s := phSessionFor(t, env, env.Token)
 	if status, page := s.do(http.MethodGet, "/portal/health", nil, false); status != http.StatusOK || !strings.Contains(page, "ExportToWorkspace") {

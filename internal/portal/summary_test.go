@@ -73,6 +73,7 @@ func fnum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 // TestScorePageEqualsAPI: the overall score and every control's figures
 // on /portal/score are the API's.
 func TestScorePageEqualsAPI(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	s := phSessionFor(t, env, env.Token)
 	base := "/subscriptions/" + phSub + "/providers/Microsoft.Security/"
@@ -169,6 +170,7 @@ type phAssessments struct {
 // fragment and as a page) are the API's; a Reader of one subscription
 // sees only that one.
 func TestCompliancePageEqualsAPI(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	s := phSessionFor(t, env, env.Token)
 	base := "/subscriptions/" + phSub + "/providers/Microsoft.Security/regulatoryComplianceStandards"
@@ -279,6 +281,7 @@ const phDevSub = "8c3e4f60-7d1b-4f3a-9c9d-3b4a5f6e7d8c"
 // TestBrowserComplianceDrillDown: opening a standard and then one of its
 // controls loads the control's assessments in place (htmx on toggle).
 func TestBrowserComplianceDrillDown(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	b := newBrowser(t, env)
 	b.signInAdmin()

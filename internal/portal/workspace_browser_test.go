@@ -65,6 +65,7 @@ func phWaitRows(t *testing.T, env *servertest.Env, cid, table string) {
 // the page and sees its table; a syntax error shows the API's message
 // with the caret under the faulty token.
 func TestBrowserWorkspaceQuery(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	cid := phDemoWorkspace(t, env)
 	phWaitRows(t, env, cid, "SecurityRecommendation")
@@ -130,6 +131,7 @@ func TestBrowserWorkspaceQuery(t *testing.T) {
 // rendered rows and says so, shows errors with status 400, and a user
 // who cannot read the workspace gets the API's refusal.
 func TestWorkspaceFormWithoutJavaScript(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, servertest.WithDemo())
 	cid := phDemoWorkspace(t, env)
 	phWaitRows(t, env, cid, "SecurityAlert")
