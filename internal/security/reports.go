@@ -411,7 +411,12 @@ func (rep *reportRun) scan(ctx context.Context, after string, visit func(sub *re
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			recs, err := rep.svc.Store.List(ctx, store.ListOptions{Kind: kind, After: from, Limit: reportScanPage})
+			opts := store.ListOptions{Kind: kind, After: from, Limit: reportScanPage}
+			if from == prefix {
+				// The first read: the prefix alone bounds it on both sides.
+				opts.Prefix, opts.After = prefix, ""
+			}
+			recs, err := rep.svc.Store.List(ctx, opts)
 			if err != nil {
 				return fmt.Errorf("read %s for the %s report: %w", kind, rep.filter.Kind, err)
 			}
