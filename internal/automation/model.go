@@ -206,6 +206,10 @@ func (a *Action) carryFrom(old *Action) bool {
 	if a.Secret() != "" || a.ResourceID() == "" || !strings.EqualFold(old.ResourceID(), a.ResourceID()) || old.Secret() == "" {
 		return false
 	}
+	if a.IsTrustedServiceEnabled && !old.IsTrustedServiceEnabled {
+		// Switched to trusted-service delivery: the connection string goes.
+		return true
+	}
 	a.setSealed(old.Secret())
 	return true
 }
