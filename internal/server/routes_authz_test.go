@@ -282,7 +282,7 @@ func TestFilteredLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := func(tok string) *arm.ClientOptions {
+	opts := func() *arm.ClientOptions {
 		o := *env.ARMOptions()
 		o.PerCallPolicies = append(o.PerCallPolicies, smallPages{})
 		return &o
@@ -291,7 +291,7 @@ func TestFilteredLists(t *testing.T) {
 	type lister func(tok string) ([]string, int, error)
 	listers := map[string]lister{
 		"assessments": func(tok string) ([]string, int, error) {
-			c, err := armsecurity.NewAssessmentsClient(servertest.Credential(tok), opts(tok))
+			c, err := armsecurity.NewAssessmentsClient(servertest.Credential(tok), opts())
 			if err != nil {
 				return nil, 0, err
 			}
@@ -303,7 +303,7 @@ func TestFilteredLists(t *testing.T) {
 			})
 		},
 		"subAssessments": func(tok string) ([]string, int, error) {
-			c, err := armsecurity.NewSubAssessmentsClient(servertest.Credential(tok), opts(tok))
+			c, err := armsecurity.NewSubAssessmentsClient(servertest.Credential(tok), opts())
 			if err != nil {
 				return nil, 0, err
 			}
@@ -315,7 +315,7 @@ func TestFilteredLists(t *testing.T) {
 			})
 		},
 		"alerts": func(tok string) ([]string, int, error) {
-			c, err := armsecurity.NewAlertsClient(sinkSub, servertest.Credential(tok), opts(tok))
+			c, err := armsecurity.NewAlertsClient(sinkSub, servertest.Credential(tok), opts())
 			if err != nil {
 				return nil, 0, err
 			}
@@ -327,7 +327,7 @@ func TestFilteredLists(t *testing.T) {
 			})
 		},
 		"automations": func(tok string) ([]string, int, error) {
-			c, err := armsecurity.NewAutomationsClient(sinkSub, servertest.Credential(tok), opts(tok))
+			c, err := armsecurity.NewAutomationsClient(sinkSub, servertest.Credential(tok), opts())
 			if err != nil {
 				return nil, 0, err
 			}
@@ -339,7 +339,7 @@ func TestFilteredLists(t *testing.T) {
 			})
 		},
 		"workspaces": func(tok string) ([]string, int, error) {
-			c, err := armoperationalinsights.NewWorkspacesClient(sinkSub, servertest.Credential(tok), opts(tok))
+			c, err := armoperationalinsights.NewWorkspacesClient(sinkSub, servertest.Credential(tok), opts())
 			if err != nil {
 				return nil, 0, err
 			}
@@ -351,7 +351,7 @@ func TestFilteredLists(t *testing.T) {
 			})
 		},
 		"resourceGroups": func(tok string) ([]string, int, error) {
-			c, err := armresources.NewResourceGroupsClient(sinkSub, servertest.Credential(tok), opts(tok))
+			c, err := armresources.NewResourceGroupsClient(sinkSub, servertest.Credential(tok), opts())
 			if err != nil {
 				return nil, 0, err
 			}
