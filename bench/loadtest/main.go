@@ -8,6 +8,7 @@
 //
 //	go run ./bench/loadtest -records 200000
 //	go run ./bench/loadtest -records 50000 -rate 5000 -batch 50
+//	go run ./bench/loadtest -action webhook -automations 1 -rate 5000 -batch 100 -duration 30s
 //	go run ./bench/loadtest -receiver down -down-for 60s
 //	go run ./bench/loadtest -kill
 //	go run ./bench/loadtest -action webhook -records 200000
@@ -26,6 +27,7 @@ import (
 type options struct {
 	binary       string
 	records      int
+	duration     time.Duration
 	batch        int
 	rate         int
 	clients      int
@@ -45,6 +47,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.binary, "binary", "", "sluice binary to run (default: build ./cmd/sluice)")
 	flag.IntVar(&o.records, "records", 100000, "assessments to ingest (each is one event per automation)")
+	flag.DurationVar(&o.duration, "duration", 0, "with -rate: ingest for this long (sets -records to rate × duration)")
 	flag.IntVar(&o.batch, "batch", 1000, "NDJSON lines per ingestion request")
 	flag.IntVar(&o.rate, "rate", 0, "target ingestion rate in records/s (0: as fast as possible)")
 	flag.IntVar(&o.clients, "clients", 2, "concurrent ingestion clients")
@@ -59,6 +62,12 @@ func main() {
 	flag.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Minute, "how long to wait for every delivery")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	flag.Parse()
+	if o.duration > 0 {
+		if o.rate <= 0 {
+			log.Fatal("-duration needs -rate")
+		}
+		o.records = int(float64(o.rate) * o.duration.Seconds())
+	}
 	res, err := run(o)
 	if err != nil {
 		log.Fatal(err)

@@ -31,7 +31,10 @@ type sluice struct {
 
 	mu      sync.Mutex
 	peakRSS int64 // bytes, over every process started
-	log     bytes.Buffer
+	// cpuDone is the CPU time of processes that exited; cpuLast the last
+	// sample of the running one.
+	cpuDone, cpuLast time.Duration
+	log              bytes.Buffer
 }
 
 func newSluice(binary, dir, caBundle string) (*sluice, error) {
@@ -71,7 +74,14 @@ func (s *sluice) start() error {
 		return fmt.Errorf("start sluice: %w", err)
 	}
 	s.exited = make(chan struct{})
-	go func() { s.cmd.Wait(); close(s.exited) }()
+	go func() {
+		s.cmd.Wait()
+		s.mu.Lock()
+		s.cpuDone += s.cpuLast
+		s.cpuLast = 0
+		s.mu.Unlock()
+		close(s.exited)
+	}()
 	go s.sampleMemory(s.cmd.Process.Pid, s.exited)
 	ready := make(chan error, 1)
 	go func() {
@@ -127,16 +137,21 @@ func (s *sluice) stop() {
 	}
 }
 
-// sampleMemory records the peak resident set size of a process.
+// sampleMemory records the peak resident set size and the CPU time of a
+// process.
 func (s *sluice) sampleMemory(pid int, done <-chan struct{}) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if rss := readRSS(pid); rss > 0 {
-			s.mu.Lock()
-			s.peakRSS = max(s.peakRSS, rss)
-			s.mu.Unlock()
+		rss, cpu := readRSS(pid), readCPU(pid)
+		s.mu.Lock()
+		s.peakRSS = max(s.peakRSS, rss)
+		select {
+		case <-done: // exited: cpuLast is already counted
+		default:
+			s.cpuLast = max(s.cpuLast, cpu)
 		}
+		s.mu.Unlock()
 		select {
 		case <-done:
 			return
@@ -147,6 +162,41 @@ func (s *sluice) sampleMemory(pid int, done <-chan struct{}) {
 
 // rss returns the current resident set size of the server.
 func (s *sluice) rss() int64 { return readRSS(s.cmd.Process.Pid) }
+
+// cpu returns the user and system CPU time the server processes used so
+// far (sampled every 100 ms while running).
+func (s *sluice) cpu() time.Duration {
+	cur := readCPU(s.cmd.Process.Pid)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.exited:
+		return s.cpuDone
+	default:
+		return s.cpuDone + max(s.cpuLast, cur)
+	}
+}
+
+// readCPU returns a process's user plus system time from /proc/<pid>/stat.
+func readCPU(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: fields count after ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	// Clock ticks: 100 per second on Linux (USER_HZ).
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
 
 func (s *sluice) peak() int64 {
 	s.mu.Lock()

@@ -153,7 +153,7 @@ func (w *workload) run() (*result, error) {
 		interval = time.Duration(float64(time.Second) * float64(o.batch) / float64(o.rate))
 	}
 	next := time.Now()
-	rssBefore := w.srv.rss()
+	rssBefore, cpuBefore := w.srv.rss(), w.srv.cpu()
 	for first := 0; first < o.records; first += o.batch {
 		if first == killAt {
 			restarting.Store(true)
@@ -188,6 +188,7 @@ func (w *workload) run() (*result, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	res.cpu = w.srv.cpu() - cpuBefore
 	res.rssAfter = w.srv.rss()
 	res.peakRSS = w.srv.peak()
 	var lat []time.Duration
@@ -217,6 +218,7 @@ func (w *workload) run() (*result, error) {
 	slices.Sort(lat)
 	if len(lat) > 0 {
 		res.p50 = lat[len(lat)/2]
+		res.p95 = lat[len(lat)*95/100]
 		res.p99 = lat[len(lat)*99/100]
 		res.max = lat[len(lat)-1]
 	}
@@ -281,14 +283,16 @@ func (w *workload) ingest(first, n int, restarting *atomic.Bool) error {
 
 // result is what one run measured.
 type result struct {
-	records             int
-	accepted, rejected  int64
-	delivered           int
-	lost                int
-	duplicates          int64
-	ingestRate          float64
-	deliverRate         float64
-	p50, p99, max       time.Duration
+	records            int
+	accepted, rejected int64
+	delivered          int
+	lost               int
+	duplicates         int64
+	ingestRate         float64
+	deliverRate        float64
+	p50, p95, p99, max time.Duration
+	// cpu is the server's user and system CPU time over the run.
+	cpu                 time.Duration
 	rssBefore, rssAfter int64
 	peakRSS             int64
 }
@@ -298,8 +302,12 @@ func (r *result) print(out io.Writer, o options) {
 		o.action, o.receiver, o.automations, o.records, o.batch, o.rate, o.kill)
 	fmt.Fprintf(out, "ingested:   %.0f records/s (%d accepted, %d rejected)\n", r.ingestRate, r.accepted, r.rejected)
 	fmt.Fprintf(out, "delivered:  %.0f events/s (%d deliveries, %d duplicates)\n", r.deliverRate, r.delivered, r.duplicates)
-	fmt.Fprintf(out, "latency:    p50 %v  p99 %v  max %v (batch sent → event received)\n",
-		r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.max.Round(time.Millisecond))
+	fmt.Fprintf(out, "latency:    p50 %v  p95 %v  p99 %v  max %v (batch sent → event received)\n",
+		r.p50.Round(time.Millisecond), r.p95.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.max.Round(time.Millisecond))
+	if r.records > 0 && r.delivered > 0 {
+		fmt.Fprintf(out, "server CPU: %.1f s (%.0f µs per record ingested and delivered to %d actions, %.0f µs per delivered event)\n",
+			r.cpu.Seconds(), float64(r.cpu.Microseconds())/float64(r.records), o.automations, float64(r.cpu.Microseconds())/float64(r.delivered))
+	}
 	fmt.Fprintf(out, "memory:     peak RSS %d MiB (before %d MiB, after %d MiB)\n", r.peakRSS>>20, r.rssBefore>>20, r.rssAfter>>20)
 	fmt.Fprintf(out, "lost:       %d\n", r.lost)
 }
