@@ -2,10 +2,13 @@ package automation
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Document is an event as the rules see it: the exported JSON body, and
@@ -35,7 +38,7 @@ type Document struct {
 
 	cacheBuf   [4]cached
 	outcomeBuf [6]outcome
-	topBuf     [12]member
+	topBuf     [40]member // alerts have about 35 top-level properties
 }
 
 const (
@@ -49,7 +52,7 @@ const (
 // of its value.
 type member struct {
 	ks, ke, val int32
-	esc         bool
+	flags       uint8 // strEsc, strHigh
 }
 
 type cached struct {
@@ -181,7 +184,8 @@ func (d *Document) topMember(key string, ascii bool) (int, bool, string) {
 		return 0, false, ""
 	}
 	for _, m := range d.top {
-		if d.memberIs(m, key) {
+		// Most names differ in length: that test is inline.
+		if (int(m.ke-m.ks) == len(key) || m.flags&strEsc != 0) && d.memberIs(m, key) {
 			return int(m.val), true, key
 		}
 	}
@@ -209,7 +213,7 @@ func (d *Document) topMember(key string, ascii bool) (int, bool, string) {
 			d.topState = topComplete
 			continue
 		}
-		end, ok := scanString(b, i)
+		end, flags, ok := scanStringFlags(b, i)
 		if !ok {
 			d.topState = topComplete
 			break
@@ -220,16 +224,16 @@ func (d *Document) topMember(key string, ascii bool) (int, bool, string) {
 			break
 		}
 		j = skipWS(b, j+1)
-		m := member{ks: int32(i + 1), ke: int32(end), val: int32(j), esc: bytes.IndexByte(b[i+1:end], '\\') >= 0}
+		m := member{ks: int32(i + 1), ke: int32(end), val: int32(j), flags: flags}
 		d.top = append(d.top, m)
 		d.topPos, d.topSkip = j, true
-		if d.memberIs(m, key) {
+		if (int(m.ke-m.ks) == len(key) || m.flags&strEsc != 0) && d.memberIs(m, key) {
 			return j, true, key
 		}
 	}
 	at, best := -1, ""
 	for _, m := range d.top {
-		if !mayFold(b[m.ks:m.ke], key, ascii) {
+		if !mayFold(b[m.ks:m.ke], m.flags == 0, key, ascii) {
 			continue
 		}
 		if name, ok := stringAt(b, int(m.ks)-1, int(m.ke)); ok && strings.EqualFold(name, key) && (at < 0 || name < best) {
@@ -240,7 +244,7 @@ func (d *Document) topMember(key string, ascii bool) (int, bool, string) {
 }
 
 func (d *Document) memberIs(m member, key string) bool {
-	if !m.esc {
+	if m.flags&strEsc == 0 {
 		return string(d.body[m.ks:m.ke]) == key
 	}
 	name, ok := stringAt(d.body, int(m.ks)-1, int(m.ke))
@@ -283,13 +287,17 @@ const (
 	vOther // object or array
 )
 
-// value is a resolved operand: a string, a number (with its text in
-// shortest decimal form), a boolean, null, a composite, or nothing.
+// value is a resolved operand: a string, a number, a boolean, null, a
+// composite, or nothing. A number's text (for String rules) is its
+// shortest decimal form, made only when a rule asks for it.
 type value struct {
 	kind valKind
-	s    string
-	f    float64
 	b    bool
+	// ascii tells whether s is ASCII, when asciiKnown (the scanner
+	// learns it for free).
+	ascii, asciiKnown bool
+	s                 string
+	f                 float64
 }
 
 func valueOf(x any) value {
@@ -301,17 +309,17 @@ func valueOf(x any) value {
 	case bool:
 		return value{kind: vBool, b: t}
 	case float64:
-		return value{kind: vNumber, f: t, s: formatNumber(t)}
+		return value{kind: vNumber, f: t}
 	case int64:
-		return value{kind: vNumber, f: float64(t), s: formatNumber(float64(t))}
+		return value{kind: vNumber, f: float64(t)}
 	case int:
-		return value{kind: vNumber, f: float64(t), s: formatNumber(float64(t))}
+		return value{kind: vNumber, f: float64(t)}
 	case json.Number:
 		f, err := strconv.ParseFloat(string(t), 64)
 		if err != nil {
 			return value{kind: vOther}
 		}
-		return value{kind: vNumber, f: f, s: formatNumber(f)}
+		return value{kind: vNumber, f: f}
 	}
 	return value{kind: vOther}
 }
@@ -385,11 +393,10 @@ func skipWS(b []byte, i int) int {
 func scanString(b []byte, i int) (end int, ok bool) {
 	j := i + 1
 	for j <= len(b) {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
+		q := indexQuote(b, j)
+		if q < 0 {
 			return 0, false
 		}
-		q := j + k
 		n := 0
 		for p := q - 1; p > i && b[p] == '\\'; p-- {
 			n++
@@ -400,6 +407,81 @@ func scanString(b []byte, i int) (end int, ok bool) {
 		j = q + 1
 	}
 	return 0, false
+}
+
+// Word-at-a-time byte search (SWAR): a word's bytes equal to c are the
+// zero bytes of w^(c*lsbs); hasZero flags them (exactly for the lowest
+// one, which is all the scanner uses).
+const (
+	lsbs  = 0x0101010101010101
+	msbs  = 0x8080808080808080
+	quote = '"' * lsbs
+	bslsh = '\\' * lsbs
+)
+
+func hasZero(w uint64) uint64 { return (w - lsbs) &^ w & msbs }
+
+// indexQuote returns the index of the first '"' in b[j:] (-1 when there
+// is none): word by word for the first 16 bytes (most names and values
+// are short), then by bytes.IndexByte, which is faster on long text.
+func indexQuote(b []byte, j int) int {
+	for k := 0; k < 2 && j+8 <= len(b); k++ {
+		if m := hasZero(binary.LittleEndian.Uint64(b[j:]) ^ quote); m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+		j += 8
+	}
+	if j > len(b) {
+		return -1
+	}
+	k := bytes.IndexByte(b[j:], '"')
+	if k < 0 {
+		return -1
+	}
+	return j + k
+}
+
+// Flags of a scanned string.
+const (
+	strEsc  = 1 << iota // it holds an escape
+	strHigh             // it holds a byte of 0x80 or more (not ASCII)
+)
+
+// scanStringFlags is scanString that also reports whether the string
+// holds escapes (strEsc) or bytes beyond ASCII (strHigh). It reads eight
+// bytes at a time looking for a quote or a backslash; an escape skips the
+// byte after the backslash.
+func scanStringFlags(b []byte, i int) (end int, flags uint8, ok bool) {
+	j := i + 1
+	var high uint64 // the high bits of the bytes read
+	for {
+		for j+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[j:])
+			if m := hasZero(w^quote) | hasZero(w^bslsh); m != 0 {
+				n := bits.TrailingZeros64(m) >> 3
+				high |= w & (1<<(8*n) - 1)
+				j += n
+				break
+			}
+			high |= w
+			j += 8
+		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' {
+			high |= uint64(b[j])
+			j++
+		}
+		if j >= len(b) {
+			return 0, 0, false
+		}
+		if b[j] == '"' {
+			if high&msbs != 0 {
+				flags |= strHigh
+			}
+			return j, flags, true
+		}
+		flags |= strEsc
+		j += 2
+	}
 }
 
 // stringAt returns the content of the string b[i:end+1] (quotes
@@ -502,7 +584,7 @@ func objectMemberName(b []byte, i int, key string, keyASCII bool) (int, bool, st
 		default:
 			return 0, false, ""
 		}
-		end, ok := scanString(b, i)
+		end, flags, ok := scanStringFlags(b, i)
 		if !ok {
 			return 0, false, ""
 		}
@@ -513,10 +595,10 @@ func objectMemberName(b []byte, i int, key string, keyASCII bool) (int, bool, st
 		}
 		i = skipWS(b, i+1)
 		raw := b[ks+1 : end]
-		if string(raw) == key {
+		if flags&strEsc == 0 && string(raw) == key {
 			return i, true, key
 		}
-		if mayFold(raw, key, keyASCII) {
+		if mayFold(raw, flags == 0, key, keyASCII) {
 			if name, ok := stringAt(b, ks, end); ok && (name == key || strings.EqualFold(name, key)) {
 				if name == key {
 					return i, true, key
@@ -535,8 +617,12 @@ func objectMemberName(b []byte, i int, key string, keyASCII bool) (int, bool, st
 }
 
 // mayFold is a cheap filter: could the raw (still escaped) name equal key
-// case-insensitively? ASCII names of another length never do.
-func mayFold(raw []byte, key string, keyASCII bool) bool {
+// case-insensitively? ASCII names of another length never do. plain tells
+// that raw is ASCII without escapes.
+func mayFold(raw []byte, plain bool, key string, keyASCII bool) bool {
+	if plain && keyASCII && len(raw) != len(key) {
+		return false
+	}
 	if len(raw) == len(key) {
 		for j := 0; j < len(raw); j++ {
 			c, d := raw[j], key[j]
@@ -568,7 +654,14 @@ func lowerASCII(c byte) byte {
 }
 
 func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if (uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56)&msbs != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false
 		}
@@ -632,9 +725,14 @@ func readValue(b []byte, i int) value {
 	}
 	switch b[i] {
 	case '"':
-		end, ok := scanString(b, i)
+		end, flags, ok := scanStringFlags(b, i)
 		if !ok {
 			return value{}
+		}
+		if flags&strEsc == 0 {
+			// The body outlives the Document and is not modified while it
+			// is matched: its bytes are the string, without a copy.
+			return value{kind: vString, s: unsafe.String(&b[i+1], end-i-1), ascii: flags == 0, asciiKnown: true}
 		}
 		s, ok := stringAt(b, i, end)
 		if !ok {
@@ -666,7 +764,7 @@ func readValue(b []byte, i int) value {
 		if err != nil || !isDecimal(string(b[i:end])) {
 			return value{}
 		}
-		return value{kind: vNumber, f: f, s: formatNumber(f)}
+		return value{kind: vNumber, f: f}
 	}
 }
 

@@ -33,10 +33,12 @@ type rule struct {
 	path *Path
 	typ  string // canonical property type
 	op   opCode
-	exp  string  // expected value (String)
-	fold string  // exp case-folded (Contains, StartsWith, EndsWith)
-	num  float64 // expected value (Integer, Number)
-	b    bool    // expected value (Boolean)
+	exp  string // expected value (String)
+	fold string // exp case-folded (Contains, StartsWith, EndsWith)
+	// foldASCII tells that fold is ASCII.
+	foldASCII bool
+	num       float64 // expected value (Integer, Number)
+	b         bool    // expected value (Boolean)
 }
 
 // compileRule checks and compiles a rule; target locates it in errors.
@@ -79,6 +81,7 @@ func compileRule(r Rule, target string) (*rule, error) {
 	switch typ {
 	case TypeString:
 		c.exp, c.fold = ev, foldString(ev)
+		c.foldASCII = isASCII(c.fold)
 	case TypeInteger:
 		n, err := strconv.ParseInt(strings.TrimSpace(ev), 10, 64)
 		if err != nil {
@@ -137,9 +140,17 @@ func (r *rule) eval(v value) bool {
 	switch r.typ {
 	case TypeString:
 		var s string
+		ascii := true
 		switch v.kind {
-		case vString, vNumber:
+		case vString:
 			s = v.s
+			if v.asciiKnown {
+				ascii = v.ascii
+			} else if r.op >= opContains {
+				ascii = isASCII(s)
+			}
+		case vNumber:
+			s = formatNumber(v.f)
 		case vBool:
 			s = strconv.FormatBool(v.b)
 		}
@@ -149,11 +160,11 @@ func (r *rule) eval(v value) bool {
 		case opNe:
 			return !strings.EqualFold(s, r.exp)
 		case opContains:
-			return containsFold(s, r.fold)
+			return containsFold(s, r.fold, ascii && r.foldASCII)
 		case opStartsWith:
-			return hasPrefixFold(s, r.fold)
+			return hasPrefixFold(s, r.fold, ascii && r.foldASCII)
 		case opEndsWith:
-			return hasSuffixFold(s, r.fold)
+			return hasSuffixFold(s, r.fold, ascii && r.foldASCII)
 		}
 	case TypeInteger, TypeNumber:
 		var f float64
@@ -251,10 +262,31 @@ func foldedASCIIAt(s string, i int, f string) bool {
 	return true
 }
 
-func containsFold(s, f string) bool {
-	if isASCII(s) && isASCII(f) {
-		for i := 0; i+len(f) <= len(s); i++ {
-			if foldedASCIIAt(s, i, f) {
+// ascii tells that s and f are both ASCII.
+func containsFold(s, f string, ascii bool) bool {
+	if ascii {
+		if f == "" {
+			return true
+		}
+		// Candidates are where f's first byte occurs, in either case:
+		// found by strings.IndexByte when it has no other case.
+		c0 := f[0]
+		other := c0
+		if 'a' <= c0 && c0 <= 'z' {
+			other = c0 - 'a' + 'A'
+		}
+		last := len(s) - len(f)
+		for i := 0; i <= last; i++ {
+			if other == c0 {
+				k := strings.IndexByte(s[i:last+1], c0)
+				if k < 0 {
+					return false
+				}
+				i += k
+			} else if c := s[i]; c != c0 && c != other {
+				continue
+			}
+			if foldedASCIIAt(s, i+1, f[1:]) {
 				return true
 			}
 		}
@@ -263,15 +295,15 @@ func containsFold(s, f string) bool {
 	return strings.Contains(foldString(s), f)
 }
 
-func hasPrefixFold(s, f string) bool {
-	if isASCII(s) && isASCII(f) {
+func hasPrefixFold(s, f string, ascii bool) bool {
+	if ascii {
 		return len(s) >= len(f) && foldedASCIIAt(s, 0, f)
 	}
 	return strings.HasPrefix(foldString(s), f)
 }
 
-func hasSuffixFold(s, f string) bool {
-	if isASCII(s) && isASCII(f) {
+func hasSuffixFold(s, f string, ascii bool) bool {
+	if ascii {
 		return len(s) >= len(f) && foldedASCIIAt(s, len(s)-len(f), f)
 	}
 	return strings.HasSuffix(foldString(s), f)
@@ -369,7 +401,7 @@ func sourceIndex(s string) int {
 	case "AttackPathsSnapshot":
 		return 12
 	}
-	if c, ok := CanonicalEventSource(s); ok {
+	if c, ok := CanonicalEventSource(s); ok && c != s {
 		return sourceIndex(c)
 	}
 	return -1

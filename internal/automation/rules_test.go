@@ -384,6 +384,48 @@ func TestRawScannerEdges(t *testing.T) {
 	}
 }
 
+// TestScannerWordBoundaries: the scanner reads eight bytes at a time, so
+// quotes, escapes and non-ASCII bytes are put at every offset around the
+// word boundaries (names and values of 0 to 24 bytes, padded by a prefix
+// of 0 to 8 bytes), and the raw Document must agree with the decoded one
+// on every rule of the five text operators.
+func TestScannerWordBoundaries(t *testing.T) {
+	pieces := []string{``, `a`, `\"`, `\\`, `\u00e9`, `é`, `K`, `\/`, `x\"y`}
+	fill := func(n int, p string) string {
+		var b strings.Builder
+		for b.Len() < n {
+			b.WriteString("abcdefgh"[:1+b.Len()%8])
+		}
+		return b.String()[:n] + p
+	}
+	n := 0
+	for pad := 0; pad <= 8; pad++ {
+		for ln := 0; ln <= 24; ln += 3 {
+			for _, p := range pieces {
+				name := fill(ln, p)
+				val := p + fill(ln, "")
+				body := fmt.Sprintf(`{"p%s":1,"%s":{"j%s":"%s","k":"%s%s"},"kelvin":"x","v":"%s"}`,
+					fill(pad, ""), name, p, val, p, fill(ln, p), val)
+				for _, path := range []string{"v", "kelvin", "kelvin", "K", "$['" + strings.ReplaceAll(name, `\`, ``) + "'].k"} {
+					for _, op := range []string{"Equals", "Contains", "StartsWith", "EndsWith", "NotEquals"} {
+						for _, exp := range []string{"a", "é", val, "abc"} {
+							evalBoth(t, Rule{PropertyJPath: path, PropertyType: "String", Operator: op, ExpectedValue: exp}, body, "")
+							n++
+						}
+					}
+				}
+			}
+		}
+	}
+	// A name of another length may still fold to the key: the Kelvin sign
+	// is three bytes and folds to "k".
+	if !evalBoth(t, Rule{PropertyJPath: "k", PropertyType: "String", Operator: "Equals", ExpectedValue: "x"}, `{"\u212a":"x"}`, "") ||
+		!evalBoth(t, Rule{PropertyJPath: "k", PropertyType: "String", Operator: "Equals", ExpectedValue: "x"}, "{\"\u212a\":\"x\"}", "") {
+		t.Error("the Kelvin sign did not fold to k")
+	}
+	t.Logf("%d rules compared", n)
+}
+
 // TestSourceIndex keeps the fast source switch in step with EventSources.
 func TestSourceIndex(t *testing.T) {
 	if len(EventSources) != numSources {
