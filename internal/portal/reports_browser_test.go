@@ -81,6 +81,11 @@ func TestBrowserAlertsFilterAndDownload(t *testing.T) {
 	})()`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("the table did not switch to High alerts: %v", err)
 	}
+	// The swap replaced the table only (an htmx fragment, not a page
+	// inside the page).
+	if n := get(b, "count layouts", chromedp.Evaluate[int](`document.querySelectorAll('header.top').length + document.querySelectorAll('#report').length`)); n != 2 {
+		t.Errorf("after the swap the page has %d headers and report sections together, want 2", n)
+	}
 	sevs := get(b, "read severities", chromedp.Evaluate[[]string](`[...document.querySelectorAll('#rows tbody td.severity')].map(td => td.textContent.trim())`))
 	if len(sevs) != min(len(want), 50) {
 		t.Errorf("the filtered table shows %d rows, the API has %d High alerts", len(sevs), len(want))
