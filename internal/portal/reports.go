@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -96,7 +97,7 @@ func (k *reportKind) apiTarget(rq *reportQuery, format string) string {
 	v.Set("api-version", "2024-01-01")
 	if format == "json" {
 		v.Set("format", "json")
-		v.Set("$top", "50")
+		v.Set("$top", strconv.Itoa(reportPageSize))
 		if rq.Page != "" {
 			v.Set("$skipToken", rq.Page)
 		}
