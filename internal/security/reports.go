@@ -174,7 +174,6 @@ func ParseReportFilter(kind ReportKind, q url.Values) (*ReportFilter, error) {
 		}
 		return out, nil
 	}
-	var err error
 	format, err := single("format")
 	if err != nil {
 		return nil, err
