@@ -135,6 +135,12 @@ type Engine struct {
 	running map[string]bool                   // action keys being delivered
 
 	health *healthBook
+	// hot hands committed queue entries to delivery in memory.
+	hot *hotBook
+	// sem bounds the actions delivering at once (Options.Workers); wg
+	// tracks their goroutines.
+	sem chan struct{}
+	wg  sync.WaitGroup
 
 	wakeMatch   chan struct{}
 	wakeDeliver chan struct{}
@@ -159,6 +165,7 @@ func New(st store.Store, sinks SinkFactory, log *slog.Logger, opts Options) *Eng
 	return &Engine{store: st, sinks: sinks, log: log, opts: opts, now: time.Now,
 		index: map[string]map[string][]candidate{}, targets: map[string]*Export{}, actions: map[string]*Action{},
 		live: map[string]*liveSink{}, running: map[string]bool{}, health: newHealthBook(st),
+		hot: newHotBook(opts.BatchSize), sem: make(chan struct{}, opts.Workers),
 		wakeMatch: make(chan struct{}, 1), wakeDeliver: make(chan struct{}, 1), configured: make(chan struct{})}
 }
 
@@ -228,6 +235,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); e.matchLoop(ctx) }()
 	go func() { defer wg.Done(); e.deliverLoop(ctx) }()
 	wg.Wait()
+	e.wg.Wait()
 	e.mu.Lock()
 	for key, ls := range e.live {
 		_ = ls.sink.Close()
@@ -308,13 +316,17 @@ func (e *Engine) matchBatch(ctx context.Context, cursor int64) (int64, int, erro
 	if err != nil || len(evs) == 0 {
 		return cursor, 0, err
 	}
-	var entries []*store.QueueEntry
+	// entries go to the store; hot, the same with the event's body, to
+	// delivery once they are committed.
+	var entries, hot []*store.QueueEntry
 	// Queue ages are measured with the engine's clock.
 	now := e.now().UTC()
 	e.mu.RLock()
 	for _, ev := range evs {
 		for _, a := range e.matchLocked(ev) {
 			entries = append(entries, &store.QueueEntry{Action: a.Key, Seq: ev.Seq, EventID: ev.ID, Enqueued: now})
+			hot = append(hot, &store.QueueEntry{Action: a.Key, Seq: ev.Seq, EventID: ev.ID, Enqueued: now,
+				Source: ev.Source, ResourceID: ev.ResourceID, Body: ev.Body})
 		}
 	}
 	e.mu.RUnlock()
@@ -338,7 +350,7 @@ func (e *Engine) matchBatch(ctx context.Context, cursor int64) (int64, int, erro
 		return cursor, 0, err
 	}
 	if len(entries) > 0 {
-		e.wakeDelivery()
+		e.handOver(ctx, hot)
 	}
 	return last, len(evs), nil
 }
@@ -494,6 +506,83 @@ func Document(body, extra []byte) any {
 
 // ---- delivery ----
 
+// handOver gives committed queue entries (in seq order) to delivery: the
+// actions whose hot queue took them start at once when a worker is free;
+// the others are found by the delivery loop.
+func (e *Engine) handOver(ctx context.Context, entries []*store.QueueEntry) {
+	ready := e.hot.push(entries)
+	all := true
+	for _, key := range ready {
+		if !e.kick(ctx, key) {
+			all = false
+		}
+	}
+	if !all || len(ready) == 0 || !sameActions(ready, entries) {
+		e.wakeDelivery()
+	}
+}
+
+// sameActions reports whether every entry's action is in keys.
+func sameActions(keys []string, entries []*store.QueueEntry) bool {
+	if len(keys) == 1 {
+		for _, en := range entries {
+			if en.Action != keys[0] {
+				return false
+			}
+		}
+		return true
+	}
+	set := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		set[k] = true
+	}
+	for _, en := range entries {
+		if !set[en.Action] {
+			return false
+		}
+	}
+	return true
+}
+
+// kick starts delivering an action unless it is being delivered already;
+// it reports false when no worker is free (the delivery loop will start
+// it).
+func (e *Engine) kick(ctx context.Context, key string) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	e.mu.Lock()
+	if e.running[key] {
+		e.mu.Unlock()
+		return true
+	}
+	select {
+	case e.sem <- struct{}{}:
+	default:
+		e.mu.Unlock()
+		return false
+	}
+	e.running[key] = true
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go e.runAction(ctx, key)
+	return true
+}
+
+// runAction delivers an action holding a worker slot and its running mark.
+func (e *Engine) runAction(ctx context.Context, key string) {
+	defer func() {
+		<-e.sem
+		e.release(key)
+		// Entries handed over while the slot was being released.
+		if !e.hot.pending(key) || !e.kick(ctx, key) {
+			e.wakeDelivery()
+		}
+		e.wg.Done()
+	}()
+	e.deliverAction(ctx, key)
+}
+
 func (e *Engine) deliverLoop(ctx context.Context) {
 	// Until the automations are known, every queue would look orphaned.
 	select {
@@ -501,9 +590,6 @@ func (e *Engine) deliverLoop(ctx context.Context) {
 		return
 	case <-e.configured:
 	}
-	sem := make(chan struct{}, e.opts.Workers)
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	t := time.NewTicker(e.opts.Poll)
 	defer t.Stop()
 	for {
@@ -523,17 +609,14 @@ func (e *Engine) deliverLoop(ctx context.Context) {
 				continue
 			}
 			select {
-			case sem <- struct{}{}:
+			case e.sem <- struct{}{}:
 			case <-ctx.Done():
 				e.release(key)
 				return
 			}
 			started++
-			wg.Add(1)
-			go func(key string) {
-				defer func() { <-sem; e.release(key); wg.Done(); e.wakeDelivery() }()
-				e.deliverAction(ctx, key)
-			}(key)
+			e.wg.Add(1)
+			go e.runAction(ctx, key)
 		}
 		select {
 		case <-ctx.Done():
@@ -550,13 +633,24 @@ func (e *Engine) release(key string) {
 	e.mu.Unlock()
 }
 
-// deliverAction sends one batch of an action's queue and records the outcome.
+// maxRounds bounds the batches one action sends before it gives its
+// worker slot back (fairness between actions).
+const maxRounds = 32
+
+// deliverAction sends batches of an action's queue and records the
+// outcomes: from memory while its hot queue is valid, from the store
+// otherwise, until the queue is empty, an attempt fails or maxRounds
+// batches went out. A batch's outcome is committed while the next batch is
+// sent (the next one goes out only after the destination accepted the
+// previous one, so order holds); a crash before that commit sends the
+// batch again after the restart.
 func (e *Engine) deliverAction(ctx context.Context, key string) {
 	e.mu.RLock()
 	a := e.actions[key]
 	e.mu.RUnlock()
 	if a == nil {
 		// The automation is gone: its queue goes with it.
+		e.hot.forget(key)
 		if err := e.store.Update(ctx, func(tx store.Tx) error { return tx.DropQueues(ctx, key) }); err != nil && ctx.Err() == nil {
 			e.log.Error("drop orphaned queue", "action", key, "err", err)
 		}
@@ -564,6 +658,7 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 	}
 	if !a.export.Enabled {
 		// Paused: keep the queue and its retry state, look again later.
+		e.hot.invalidate(key)
 		st := e.health.state(ctx, key)
 		st.NextAttempt = e.now().Add(time.Minute)
 		if err := e.store.Update(ctx, func(tx store.Tx) error { return tx.SetActionState(ctx, &st) }); err == nil {
@@ -574,30 +669,88 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 	// The due list may have been read before the previous attempt recorded
 	// its backoff: an action not due yet waits.
 	if st := e.health.state(ctx, key); st.NextAttempt.After(e.now()) {
+		e.hot.invalidate(key)
 		return
 	}
-	entries, err := e.store.Queued(ctx, key, e.opts.BatchSize)
-	if err != nil || len(entries) == 0 {
-		if err != nil && ctx.Err() == nil {
-			e.log.Error("read queue", "action", key, "err", err)
+	// recording is the outcome of the previous batch being committed.
+	var recording chan error
+	settle := func() bool {
+		if recording == nil {
+			return true
 		}
-		return
+		err := <-recording
+		recording = nil
+		if err != nil {
+			e.hot.invalidate(key)
+			if ctx.Err() == nil {
+				e.log.Error("record delivery", "action", key, "err", err)
+			}
+			return false
+		}
+		return true
 	}
-	msgs := make([]sink.Message, len(entries))
-	for i, en := range entries {
-		msgs[i] = sink.Message{EventID: en.EventID, Seq: en.Seq, Source: en.Source, ResourceID: en.ResourceID, Body: en.Body}
-	}
-	s, err := e.sinkFor(ctx, a)
-	if err == nil {
-		wctx, cancel := context.WithTimeout(ctx, e.opts.WriteTimeout)
-		err = s.WriteBatch(wctx, msgs)
-		cancel()
-	}
-	if ctx.Err() != nil {
-		return // shutting down: the batch stays queued and is retried after restart
-	}
-	if err := e.record(ctx, a, entries, err); err != nil && ctx.Err() == nil {
-		e.log.Error("record delivery", "action", key, "err", err)
+	defer settle()
+	for round := 0; round < maxRounds; round++ {
+		if round > 0 {
+			// The automation may have changed or gone meanwhile.
+			e.mu.RLock()
+			a = e.actions[key]
+			e.mu.RUnlock()
+			if a == nil || !a.export.Enabled {
+				return
+			}
+		}
+		entries, ok := e.hot.take(key, e.opts.BatchSize)
+		if !ok {
+			// The store's queue still holds the batch being recorded.
+			if !settle() {
+				return
+			}
+			m := e.hot.mark(key)
+			var err error
+			entries, err = e.store.Queued(ctx, key, e.opts.BatchSize)
+			e.hot.read(key, m, entries, err == nil && len(entries) < e.opts.BatchSize)
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Error("read queue", "action", key, "err", err)
+				}
+				return
+			}
+		}
+		if len(entries) == 0 {
+			return
+		}
+		msgs := make([]sink.Message, len(entries))
+		for i, en := range entries {
+			msgs[i] = sink.Message{EventID: en.EventID, Seq: en.Seq, Source: en.Source, ResourceID: en.ResourceID, Body: en.Body}
+		}
+		s, err := e.sinkFor(ctx, a)
+		if err == nil {
+			wctx, cancel := context.WithTimeout(ctx, e.opts.WriteTimeout)
+			err = s.WriteBatch(wctx, msgs)
+			cancel()
+		}
+		if ctx.Err() != nil {
+			return // shutting down: the batch stays queued and is retried after restart
+		}
+		if !settle() {
+			return
+		}
+		if err != nil {
+			// What was not delivered stays in the store: the next attempt
+			// reads it from there.
+			e.hot.invalidate(key)
+			if err := e.record(ctx, a, entries, err); err != nil && ctx.Err() == nil {
+				e.log.Error("record delivery", "action", key, "err", err)
+			}
+			return
+		}
+		done := make(chan error, 1)
+		go func(a *Action) {
+			err := e.record(ctx, a, entries, nil)
+			done <- err
+		}(a)
+		recording = done
 	}
 }
 
@@ -799,7 +952,10 @@ func DropAutomation(ctx context.Context, tx store.Tx, automationKey string) erro
 }
 
 // Forget drops cached retry state of an automation's actions.
-func (e *Engine) Forget(automationKey string) { e.health.forget(automationKey + "/actions/") }
+func (e *Engine) Forget(automationKey string) {
+	e.health.forget(automationKey + "/actions/")
+	e.hot.drop(automationKey + "/actions/")
+}
 
 // ErrAlreadyReplayed is returned when a dead letter no longer exists.
 var ErrAlreadyReplayed = errors.New("the dead letter does not exist (already replayed?)")
@@ -824,6 +980,9 @@ func (e *Engine) Replay(ctx context.Context, d *store.DeadLetter) error {
 		return err
 	}
 	e.health.remember(d.Action, store.ActionState{Action: d.Action})
+	// The replayed entry is at the head of the queue: memory does not
+	// have it.
+	e.hot.invalidate(d.Action)
 	e.wakeDelivery()
 	return nil
 }

@@ -1,0 +1,155 @@
+package export_test
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"sluice/internal/export"
+	"sluice/internal/sink"
+	"sluice/internal/sink/logicapp"
+	"sluice/internal/store"
+	"sluice/internal/store/sqlite"
+)
+
+// countingStore is the real store, counting the queue reads delivery makes.
+type countingStore struct {
+	store.Store
+	queued atomic.Int64
+}
+
+func (c *countingStore) Queued(ctx context.Context, action string, limit int) ([]*store.QueueEntry, error) {
+	c.queued.Add(1)
+	return c.Store.Queued(ctx, action, limit)
+}
+
+// TestHandOverKeepsOrderThroughBurstsAndFailures drives one action through
+// a burst larger than the memory hand-over keeps (so delivery reads the
+// store), retryable failures (which send it back to the store) and a
+// trickle of single events (delivered from memory, without reading the
+// queue back): everything arrives once, in order.
+func TestHandOverKeepsOrderThroughBurstsAndFailures(t *testing.T) {
+	rcv := newReceiver(t)
+	gate := make(chan struct{})
+	var once sync.Once
+	rcv.block = func(n int, _ *http.Request) {
+		if n == 1 {
+			<-gate
+		}
+	}
+	var failedOnce atomic.Bool
+	rcv.status = func(n int, id string) (int, http.Header) {
+		switch {
+		case n == 20:
+			return http.StatusServiceUnavailable, nil
+		case n == 40:
+			return http.StatusTooManyRequests, http.Header{"Retry-After": {"0"}}
+		case id == "trickle07-000" && failedOnce.CompareAndSwap(false, true):
+			// A failure while delivering from memory.
+			return http.StatusServiceUnavailable, nil
+		}
+		return http.StatusOK, nil
+	}
+	t.Cleanup(func() { once.Do(func() { close(gate) }) })
+	pool := rcvPool(rcv)
+	raw, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &countingStore{Store: raw}
+	calls := atomic.Int64{}
+	factory := func(a *export.Action) (export.Sink, error) {
+		s, err := logicapp.New(logicapp.Options{URI: a.Config.(string), RootCAs: pool, Timeout: 10 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		return countingSink{Sink: s, calls: &calls}, nil
+	}
+	eng := export.New(st, factory, slog.New(slog.DiscardHandler), export.Options{BatchSize: 5, Poll: 20 * time.Millisecond,
+		Backoff: export.Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { eng.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; raw.Close() })
+	eng.SetExports([]*export.Export{newExport("a1", "/subscriptions/"+sub, true, []string{"Assessments"}, rcv.uri("a1"))})
+
+	var want []string
+	appendBatch := func(prefix string, n int) {
+		t.Helper()
+		ids, err := appendEvents(st, prefix, "rg", "Assessments", n, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, ids...)
+		eng.Notify()
+	}
+	// A burst while the receiver holds the first request: more than the
+	// 4 batches memory keeps for an action.
+	for i := range 12 {
+		appendBatch(fmt.Sprintf("burst%02d", i), 6)
+	}
+	once.Do(func() { close(gate) })
+	waitFor(t, "the burst", func() bool { return len(rcv.received()) >= len(want) })
+	settleStore(t, st)
+
+	// A trickle: each event is delivered from memory.
+	readsBefore, callsBefore := st.queued.Load(), calls.Load()
+	for i := range 5 {
+		appendBatch(fmt.Sprintf("trickle%02d", i), 1)
+		waitFor(t, "the trickle", func() bool { return len(rcv.received()) >= len(want) })
+	}
+	settleStore(t, st)
+	if reads, batches := st.queued.Load()-readsBefore, calls.Load()-callsBefore; batches < 5 || reads > 0 {
+		t.Errorf("trickle of 5 events: %d batches sent, %d queue reads; want ≥ 5 batches and no read (memory hand-over)", batches, reads)
+	}
+	// A failure while delivering from memory: the retry reads the store.
+	for i := 5; i < 10; i++ {
+		appendBatch(fmt.Sprintf("trickle%02d", i), 1)
+	}
+	waitFor(t, "the rest of the trickle", func() bool { return len(rcv.received()) >= len(want) })
+	settleStore(t, st)
+	if diff := cmp.Diff(want, rcv.received()); diff != "" {
+		t.Fatalf("delivered (-want +got):\n%s", diff)
+	}
+	hs, err := eng.Health(context.Background(), "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 1 || hs[0].Delivered != int64(len(want)) || hs[0].Retried != 3 || hs[0].QueueDepth != 0 {
+		t.Fatalf("health = %+v; want %d delivered, 3 retried, nothing queued", hs[0], len(want))
+	}
+}
+
+type countingSink struct {
+	export.Sink
+	calls *atomic.Int64
+}
+
+func (s countingSink) WriteBatch(ctx context.Context, batch []sink.Message) error {
+	s.calls.Add(1)
+	return s.Sink.WriteBatch(ctx, batch)
+}
+
+func rcvPool(r *receiver) *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(r.srv.Certificate())
+	return pool
+}
+
+// settleStore waits until every event is matched and every queue empty.
+func settleStore(t *testing.T, st store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	waitFor(t, "every queue to drain", func() bool {
+		n, err := st.Backlog(ctx)
+		return err == nil && n == 0
+	})
+}
