@@ -408,6 +408,17 @@ func TestFilteredLists(t *testing.T) {
 			}
 		})
 	}
+	// A Reader of one automation lists exactly it among the
+	// subscription's automations, and no resource group (it may read
+	// none): an empty list, not a refusal.
+	one := "/subscriptions/" + sinkSub + "/resourceGroups/" + outRG + "/providers/Microsoft.Security/automations/filter-c"
+	oneTok := grantRole(t, env, "9a8b7c6d-0000-4000-8000-0000000000a4", auth.RoleReader, one)
+	if got, _, err := listers["automations"](oneTok); err != nil || !slices.Equal(got, []string{armid.Key(one)}) {
+		t.Errorf("the reader of %s listed %v: %v", one, got, err)
+	}
+	if got, _, err := listers["resourceGroups"](oneTok); err != nil || len(got) != 0 {
+		t.Errorf("the reader of one automation listed the groups %v: %v", got, err)
+	}
 }
 
 // mcase is one row of the route matrix: a request on a route and the
