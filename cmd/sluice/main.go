@@ -149,8 +149,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if srv.InitialPassword != "" {
-		// Printed once, never logged: reset it with `sluice password`.
-		fmt.Fprintf(stderr, "\nPortal sign-in for the bootstrap administrator: user %q, password %s\n(shown only now; `sluice password --data %s` sets a new one)\n\n",
+		// Printed once on standard output (with the ready line), never
+		// logged: reset it with `sluice password`.
+		fmt.Fprintf(stdout, "\nPortal sign-in for the bootstrap administrator: user %q, password %s\n(shown only now; `sluice password --data %s` sets a new one)\n\n",
 			server.AdminUser, srv.InitialPassword, cfg.Data)
 	}
 	return srv.Run(ctx, stdout)

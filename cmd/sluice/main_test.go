@@ -815,3 +815,29 @@ func TestToken_flags(t *testing.T) {
 	}
 	p.stop()
 }
+
+// TestServe_prints_admin_password_once: the first start prints the
+// administrator's portal password on standard output (never in the log);
+// a restart prints none.
+func TestServe_prints_admin_password_once(t *testing.T) {
+	data := t.TempDir()
+	pwRe := regexp.MustCompile(`user "admin", password (\S+)`)
+	p := start(t, data)
+	if code := p.signal(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code = %d", code)
+	}
+	m := pwRe.FindStringSubmatch(p.stdout.String())
+	if m == nil || len(m[1]) < 20 {
+		t.Fatalf("no administrator password on stdout:\n%s", p.stdout.String())
+	}
+	if strings.Contains(p.stderr.String(), m[1]) {
+		t.Fatal("the password is in the log")
+	}
+	p2 := start(t, data)
+	if code := p2.signal(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code = %d", code)
+	}
+	if pwRe.MatchString(p2.stdout.String()) {
+		t.Fatalf("a restart printed a password again:\n%s", p2.stdout.String())
+	}
+}
