@@ -104,6 +104,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "read", http.StatusBadRequest)
 		return
 	}
+	// The events arrived once the whole request is read: checking them
+	// below is the receiver's own work.
+	now := time.Now()
 	if r.mode.Delay > 0 {
 		time.Sleep(r.mode.Delay)
 	}
@@ -134,7 +137,6 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		docs[i] = doc.ID
 	}
-	now := time.Now()
 	r.mu.Lock()
 	for i, id := range docs {
 		key := req.URL.Path + " " + ids[i]

@@ -278,28 +278,65 @@ func (e *Engine) matchLoop(ctx context.Context) {
 	}
 	t := time.NewTicker(e.opts.Poll)
 	defer t.Stop()
-	for {
-		next, n, err := e.matchBatch(ctx, cursor)
+	// The commit of one batch runs while the next batch is read and
+	// matched; a batch is committed only after the previous one was (the
+	// cursor never passes an event whose entries were not committed).
+	// read is where reading goes on from; cursor is what is committed.
+	read := cursor
+	var inflight chan error
+	var inflightLast int64
+	settle := func() bool {
+		if inflight == nil {
+			return true
+		}
+		err := <-inflight
+		inflight = nil
 		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("match events", "after", cursor, "err", err)
+			}
+			read = cursor
+			return false
+		}
+		cursor = inflightLast
+		return true
+	}
+	defer settle()
+	for {
+		b, err := e.matchEvents(ctx, read)
+		if err == nil && b == nil {
+			// Nothing new: the batch in flight is the last one.
+			if !settle() {
+				if !sleep(ctx, time.Second) {
+					return
+				}
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-e.wakeMatch:
+			case <-t.C:
+			}
+			continue
+		}
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("match events", "after", read, "err", err)
+		}
+		// A failed commit (logged by settle) drops the batch matched
+		// after it: both are matched again from the cursor.
+		if !settle() || err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			e.log.Error("match events", "after", cursor, "err", err)
+			read = cursor
 			if !sleep(ctx, time.Second) {
 				return
 			}
 			continue
 		}
-		cursor = next
-		if n > 0 {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-e.wakeMatch:
-		case <-t.C:
-		}
+		inflight, inflightLast = e.commitMatches(ctx, b), b.last
+		read = b.last
 	}
 }
 
@@ -309,50 +346,66 @@ type batchEnqueuer interface {
 	EnqueueBatch(ctx context.Context, entries []*store.QueueEntry) error
 }
 
-// matchBatch matches the events after cursor and enqueues the matches and
-// the new cursor in one transaction.
-func (e *Engine) matchBatch(ctx context.Context, cursor int64) (int64, int, error) {
-	evs, err := e.store.Events(ctx, cursor, 1000)
-	if err != nil || len(evs) == 0 {
-		return cursor, 0, err
-	}
+// matched is one batch of events matched to their actions.
+type matched struct {
 	// entries go to the store; hot, the same with the event's body, to
 	// delivery once they are committed.
-	var entries, hot []*store.QueueEntry
+	entries, hot []*store.QueueEntry
+	// last is the seq of the batch's last event (the next cursor).
+	last int64
+}
+
+// matchEvents reads and matches the events after seq; it returns nil when
+// there are none.
+func (e *Engine) matchEvents(ctx context.Context, after int64) (*matched, error) {
+	evs, err := e.store.Events(ctx, after, 1000)
+	if err != nil || len(evs) == 0 {
+		return nil, err
+	}
+	b := &matched{last: evs[len(evs)-1].Seq}
 	// Queue ages are measured with the engine's clock.
 	now := e.now().UTC()
 	e.mu.RLock()
 	for _, ev := range evs {
 		for _, a := range e.matchLocked(ev) {
-			entries = append(entries, &store.QueueEntry{Action: a.Key, Seq: ev.Seq, EventID: ev.ID, Enqueued: now})
-			hot = append(hot, &store.QueueEntry{Action: a.Key, Seq: ev.Seq, EventID: ev.ID, Enqueued: now,
+			b.entries = append(b.entries, &store.QueueEntry{Action: a.Key, Seq: ev.Seq, EventID: ev.ID, Enqueued: now})
+			b.hot = append(b.hot, &store.QueueEntry{Action: a.Key, Seq: ev.Seq, EventID: ev.ID, Enqueued: now,
 				Source: ev.Source, ResourceID: ev.ResourceID, Body: ev.Body})
 		}
 	}
 	e.mu.RUnlock()
-	last := evs[len(evs)-1].Seq
-	body, _ := json.Marshal(last)
-	err = e.store.Update(ctx, func(tx store.Tx) error {
-		if b, ok := tx.(batchEnqueuer); ok {
-			if err := b.EnqueueBatch(ctx, entries); err != nil {
-				return err
-			}
-		} else {
-			for _, en := range entries {
-				if err := tx.Enqueue(ctx, en); err != nil {
+	return b, nil
+}
+
+// commitMatches enqueues a batch's matches and the new cursor in one
+// transaction, in the background; once committed, the entries go to
+// delivery. The returned channel gives the outcome.
+func (e *Engine) commitMatches(ctx context.Context, b *matched) chan error {
+	done := make(chan error, 1)
+	body, _ := json.Marshal(b.last)
+	go func() {
+		err := e.store.Update(ctx, func(tx store.Tx) error {
+			if bt, ok := tx.(batchEnqueuer); ok {
+				if err := bt.EnqueueBatch(ctx, b.entries); err != nil {
 					return err
 				}
+			} else {
+				for _, en := range b.entries {
+					if err := tx.Enqueue(ctx, en); err != nil {
+						return err
+					}
+				}
+			}
+			return tx.Put(ctx, &store.Record{Kind: "meta", Key: cursorKey, ID: cursorKey, Body: body})
+		})
+		if err == nil {
+			if len(b.hot) > 0 {
+				e.handOver(ctx, b.hot)
 			}
 		}
-		return tx.Put(ctx, &store.Record{Kind: "meta", Key: cursorKey, ID: cursorKey, Body: body})
-	})
-	if err != nil {
-		return cursor, 0, err
-	}
-	if len(entries) > 0 {
-		e.handOver(ctx, hot)
-	}
-	return last, len(evs), nil
+		done <- err
+	}()
+	return done
 }
 
 // Match returns the actions an event goes to (exported for benchmarks and
