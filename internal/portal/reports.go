@@ -213,8 +213,9 @@ func (p *Portal) reportPage(k *reportKind) func(w http.ResponseWriter, r *http.R
 		err = p.getJSON(r, http.MethodGet, k.apiTarget(rq, "json"), nil, &page)
 		var ae *APIError
 		if err != nil && rq.Sub == allSubscriptions && !explicit && len(subs) > 0 && asAPIError(err, &ae) && ae.Status == http.StatusForbidden {
-			// The tenant-wide report needs read at the tenant root: show
-			// the first subscription the user can read instead.
+			// The tenant-wide report covers the subscriptions where the user
+			// may read these records; refused, show the first subscription
+			// the user can read instead (which then says why).
 			rq.Sub, rq.Page, rq.Back = strings.ToLower(subs[0].SubscriptionID), "", nil
 			d.Notice = "You cannot read the whole tenant, so the page shows one subscription; choose another in the list."
 			err = p.getJSON(r, http.MethodGet, k.apiTarget(rq, "json"), nil, &page)

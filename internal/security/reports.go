@@ -281,7 +281,7 @@ func parseReportTime(v string, end bool) (time.Time, bool) {
 // ---- routes ----
 
 // registerReports adds the report routes: per subscription, and over the
-// caller's tenant (which needs the read permission at the tenant root).
+// subscriptions of the caller's tenant that the caller may read.
 func (h *Handlers) registerReports(rt *armapi.Router) {
 	for _, r := range []struct {
 		kind ReportKind
@@ -289,18 +289,11 @@ func (h *Handlers) registerReports(rt *armapi.Router) {
 	}{{ReportAlerts, PermAlertRead}, {ReportRecommendations, PermAssessmentRead}} {
 		rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: "/subscriptions/{subscriptionId}" + ReportsProvider + "/" + string(r.kind),
 			APIVersions: VersionsReports, Permission: r.perm, Scope: armapi.SubscriptionScope, Handler: h.report(r.kind, r.perm)})
+		// Over the tenant: the subscriptions where the caller holds the
+		// read permission (403 when none).
 		rt.Handle(armapi.Route{Method: http.MethodGet, Pattern: ReportsProvider + "/" + string(r.kind),
-			APIVersions: VersionsReports, Permission: r.perm, Scope: tenantRootScope, Handler: h.report(r.kind, r.perm)})
+			APIVersions: VersionsReports, Permission: armapi.PermissionAuthenticated, Handler: h.report(r.kind, r.perm)})
 	}
-}
-
-// tenantRootScope is the root management group of the caller's tenant.
-func tenantRootScope(r *http.Request) string {
-	p := auth.FromContext(r.Context())
-	if p == nil {
-		return estate.GroupID("-")
-	}
-	return estate.GroupID(p.TenantID)
 }
 
 // reportSub is one subscription a report covers.
@@ -360,6 +353,10 @@ func (h *Handlers) readableSubscriptions(ctx context.Context, perm string) ([]re
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, armapi.Errorf(http.StatusForbidden, "AuthorizationFailed",
+			"The client '%s' does not have authorization to perform action '%s' in any subscription of its tenant.", p.ObjectID, perm)
 	}
 	slices.SortFunc(out, func(a, b reportSub) int { return strings.Compare(a.id, b.id) })
 	return out, nil

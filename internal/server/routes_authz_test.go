@@ -49,6 +49,8 @@ var tokenOnly = map[string]string{
 	"GET /providers/Microsoft.Security/assessmentMetadata":                                                                            "the built-in catalog, the same for everyone",
 	"GET /providers/Microsoft.Security/assessmentMetadata/{name}":                                                                     "the built-in catalog",
 	"GET /providers/Microsoft.Security/secureScoreControlDefinitions":                                                                 "the built-in controls",
+	"GET /providers/Sluice.Reports/alerts":                                                                                            "reports over the subscriptions the caller may read (403 when none)",
+	"GET /providers/Sluice.Reports/recommendations":                                                                                   "reports over the subscriptions the caller may read (403 when none)",
 	"POST /providers/Microsoft.Security/ingest":                                                                                       "checks the write permission of each line on its own scope",
 	"GET /providers/Microsoft.Authorization/roleDefinitions":                                                                          "the built-in roles",
 	"GET /providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}":                                                       "the built-in roles",
