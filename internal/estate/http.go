@@ -629,8 +629,12 @@ func (h *Handlers) listSubscriptions(w http.ResponseWriter, r *http.Request) err
 		if err := json.Unmarshal(rec.Body, &s); err != nil {
 			return nil, false, err
 		}
-		if !h.Authz.Can(r.Context(), PermSubRead, armid.SubscriptionID(s.SubscriptionID)) {
-			return nil, false, nil
+		if id := armid.SubscriptionID(s.SubscriptionID); !h.Authz.Can(r.Context(), PermSubRead, id) {
+			// As in Azure, a subscription is listed to a caller with read on
+			// part of it (a resource group or a resource) too.
+			if _, err := auth.ReachFrom(r.Context(), PermSubRead, id); err != nil {
+				return nil, false, nil
+			}
 		}
 		return renderSubscription(&s), true, nil
 	})

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
+	"sluice/internal/auth"
+	"sluice/internal/server"
 	"sluice/internal/server/servertest"
 )
 
@@ -82,5 +86,43 @@ func TestInitialPasswordOnce(t *testing.T) {
 	second := servertest.New(t, servertest.WithData(dir))
 	if second.Server.InitialPassword != "" {
 		t.Fatal("a restart created a new administrator password")
+	}
+}
+
+// TestSubscriptionListPartialReaders: as in Azure, GET /subscriptions
+// lists a subscription to a caller with read on one of its resource
+// groups, and nothing to a caller without any role.
+func TestSubscriptionListPartialReaders(t *testing.T) {
+	env := servertest.New(t, servertest.WithDemo())
+	list := func(token string) []string {
+		t.Helper()
+		resp, body := env.Do(http.MethodGet, "/subscriptions?api-version=2022-12-01", token, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("list subscriptions: %d %s", resp.StatusCode, body)
+		}
+		var page struct {
+			Value []struct {
+				SubscriptionID string `json:"subscriptionId"`
+			} `json:"value"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, v := range page.Value {
+			ids = append(ids, v.SubscriptionID)
+		}
+		return ids
+	}
+	rgReader := grantRole(t, env, uuid.NewString(), auth.RoleReader,
+		"/subscriptions/"+server.DemoSubShared+"/resourceGroups/monitoring")
+	if got := list(rgReader); len(got) != 1 || got[0] != server.DemoSubShared {
+		t.Fatalf("a resource-group reader lists %v, want only %s", got, server.DemoSubShared)
+	}
+	if got := list(env.TokenFor(env.TenantID, uuid.NewString())); len(got) != 0 {
+		t.Fatalf("a principal without roles lists %v", got)
+	}
+	if got := list(env.Token); len(got) != 3 {
+		t.Fatalf("the administrator lists %v, want the 3 demo subscriptions", got)
 	}
 }
