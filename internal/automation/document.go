@@ -28,6 +28,9 @@ type Document struct {
 	outcomes    []outcome
 	tree        any
 	decoded     bool
+	src         string // the last event source asked, and its index
+	srcIdx      int
+	srcSet      bool
 
 	// An index of the body's top-level members, built as far as lookups
 	// needed it: lookups resume the scan where the last one stopped.
@@ -38,7 +41,7 @@ type Document struct {
 
 	cacheBuf   [4]cached
 	outcomeBuf [6]outcome
-	topBuf     [40]member // alerts have about 35 top-level properties
+	topBuf     [16]member
 }
 
 const (
@@ -63,6 +66,20 @@ type cached struct {
 type outcome struct {
 	group int32
 	match bool
+}
+
+// sourceIndex is sourceIndex(source), remembered for the last source
+// asked (the same string, every time, from the engine).
+func (d *Document) sourceIndex(source string) int {
+	if d.srcSet && len(source) == len(d.src) && unsafe.StringData(source) == unsafe.StringData(d.src) {
+		return d.srcIdx
+	}
+	i := sourceIndex(source)
+	if i < 0 {
+		return numSources // always nil in Matcher.sources
+	}
+	d.src, d.srcIdx, d.srcSet = source, i, true
+	return i
 }
 
 func (d *Document) outcome(group int32) (bool, bool) {
@@ -393,10 +410,11 @@ func skipWS(b []byte, i int) int {
 func scanString(b []byte, i int) (end int, ok bool) {
 	j := i + 1
 	for j <= len(b) {
-		q := indexQuote(b, j)
-		if q < 0 {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
 			return 0, false
 		}
+		q := j + k
 		n := 0
 		for p := q - 1; p > i && b[p] == '\\'; p-- {
 			n++
@@ -420,26 +438,6 @@ const (
 )
 
 func hasZero(w uint64) uint64 { return (w - lsbs) &^ w & msbs }
-
-// indexQuote returns the index of the first '"' in b[j:] (-1 when there
-// is none): word by word for the first 16 bytes (most names and values
-// are short), then by bytes.IndexByte, which is faster on long text.
-func indexQuote(b []byte, j int) int {
-	for k := 0; k < 2 && j+8 <= len(b); k++ {
-		if m := hasZero(binary.LittleEndian.Uint64(b[j:]) ^ quote); m != 0 {
-			return j + bits.TrailingZeros64(m)>>3
-		}
-		j += 8
-	}
-	if j > len(b) {
-		return -1
-	}
-	k := bytes.IndexByte(b[j:], '"')
-	if k < 0 {
-		return -1
-	}
-	return j + k
-}
 
 // Flags of a scanned string.
 const (

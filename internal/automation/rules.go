@@ -2,6 +2,7 @@ package automation
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,17 @@ type rule struct {
 	foldASCII bool
 	num       float64 // expected value (Integer, Number)
 	b         bool    // expected value (Boolean)
+}
+
+// cost estimates what evaluating the rule takes: a path of one name is
+// read near the top of the document (or from the event's extra fields),
+// each further step reads deeper, and a path that is not simple decodes
+// the whole document.
+func (r *rule) cost() int {
+	if r.path.steps == nil {
+		return 1000
+	}
+	return len(r.path.steps)
 }
 
 // compileRule checks and compiles a rule; target locates it in errors.
@@ -356,7 +368,7 @@ func intern(sets [][]*rule) *sourceRules {
 // Matcher evaluates an automation's sources and rule sets. Matchers are
 // immutable and shared by automations with the same sources and rules.
 type Matcher struct {
-	sources [numSources]*sourceRules // by index in EventSources
+	sources [numSources + 1]*sourceRules // by index in EventSources; the last one stays nil
 	// match and needsDoc are the method values given to the engine, made
 	// once so that every automation sharing the matcher shares them.
 	match    func(source string, doc any) bool
@@ -365,7 +377,7 @@ type Matcher struct {
 
 var (
 	matchersMu sync.Mutex
-	matchers   = map[[numSources]*sourceRules]*Matcher{}
+	matchers   = map[[numSources + 1]*sourceRules]*Matcher{}
 )
 
 const numSources = 13
@@ -434,11 +446,14 @@ func NewMatcher(sources []Source) (*Matcher, error) {
 				}
 				set = append(set, c)
 			}
+			// A set holds when all its rules do: evaluate the cheap ones
+			// first, so that a false one spares reading the others.
+			slices.SortStableFunc(set, func(a, b *rule) int { return a.cost() - b.cost() })
 			sets[idx] = append(sets[idx], set)
 		}
 	}
-	var key [numSources]*sourceRules
-	for idx := range key {
+	var key [numSources + 1]*sourceRules
+	for idx := range numSources {
 		switch {
 		case !seen[idx]:
 		case all[idx]:
@@ -486,14 +501,22 @@ func (m *Matcher) NeedsDoc(source string) bool {
 // the source and one of its rule sets has all rules true. doc is a
 // *Document, a decoded JSON document (export.Document), or nil.
 func (m *Matcher) Match(source string, doc any) bool {
-	sr := m.rules(source)
+	d, isDoc := doc.(*Document)
+	var sr *sourceRules
+	if isDoc {
+		// The engine asks every candidate about the same event source:
+		// the document remembers its index.
+		sr = m.sources[d.sourceIndex(source)]
+	} else {
+		sr = m.rules(source)
+	}
 	if sr == nil {
 		return false
 	}
 	if sr.all {
 		return true
 	}
-	if d, ok := doc.(*Document); ok {
+	if isDoc {
 		if res, ok := d.outcome(sr.group); ok {
 			return res
 		}
