@@ -40,7 +40,7 @@ var benchRGs = []string{"web-prod", "data-prod", "network-prod"}
 // subscriptions, a realistic mix: the built-in policies' two bodies, a
 // resource-group-scoped alert export with ANDed rules, a high-severity
 // assessments export (the spec example), and some disabled ones.
-func benchAutomations(b *testing.B, subs, perSub int) []*export.Export {
+func benchAutomations(b testing.TB, subs, perSub int) []*export.Export {
 	b.Helper()
 	read := func(name string) []byte {
 		data, err := os.ReadFile(filepath.Join("testdata", "samples", name))

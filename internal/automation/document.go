@@ -483,11 +483,12 @@ func scanStringFlags(b []byte, i int) (end int, flags uint8, ok bool) {
 }
 
 // stringAt returns the content of the string b[i:end+1] (quotes
-// included), unescaped.
+// included), unescaped. Without escapes it is b's bytes, not a copy (b is
+// not modified while a Document reads it).
 func stringAt(b []byte, i, end int) (string, bool) {
 	raw := b[i+1 : end]
 	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw), true
+		return unsafe.String(&b[i+1], len(raw)), true
 	}
 	var s string
 	if err := json.Unmarshal(b[i:end+1], &s); err != nil {
