@@ -274,6 +274,24 @@ sluice_export_backlog 2
 	if diff := cmp.Diff(want, values); diff != "" {
 		t.Errorf("metrics of the automation (-want +got):\n%s", diff)
 	}
+	// Delivery latency, per action type (shared with the other tests of
+	// the process: at least this test's 7 deliveries).
+	for _, mf := range mfs {
+		if mf.GetName() != "sluice_export_delivery_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if h := m.GetHistogram(); len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == "LogicApp" {
+				if h.GetSampleCount() < 7 || h.GetSampleSum() <= 0 {
+					t.Errorf("delivery latency of LogicApp actions: %d samples, sum %v; want at least 7 and a positive sum", h.GetSampleCount(), h.GetSampleSum())
+				}
+				values["latency"] = 1
+			}
+		}
+	}
+	if values["latency"] != 1 {
+		t.Error("no sluice_export_delivery_seconds series for LogicApp actions")
+	}
 }
 
 type deadLetterBody struct {

@@ -180,7 +180,6 @@ func (e *Engine) SetExports(exports []*Export) {
 	for _, x := range exports {
 		targets[x.Key] = x
 		for _, a := range x.Actions {
-			a.export = x
 			actions[a.Key] = a
 		}
 		if !x.Enabled {
@@ -197,6 +196,13 @@ func (e *Engine) SetExports(exports []*Export) {
 		}
 	}
 	e.mu.Lock()
+	// Under the lock: an action handed over again may be read by a
+	// delivery (see enabled).
+	for _, x := range exports {
+		for _, a := range x.Actions {
+			a.export = x
+		}
+	}
 	var stale []Sink
 	for key, ls := range e.live {
 		if a, ok := actions[key]; !ok || a.Fingerprint != ls.fingerprint {
@@ -698,9 +704,7 @@ const maxRounds = 32
 // previous one, so order holds); a crash before that commit sends the
 // batch again after the restart.
 func (e *Engine) deliverAction(ctx context.Context, key string) {
-	e.mu.RLock()
-	a := e.actions[key]
-	e.mu.RUnlock()
+	a, enabled := e.action(key)
 	if a == nil {
 		// The automation is gone: its queue goes with it.
 		e.hot.forget(key)
@@ -709,7 +713,7 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 		}
 		return
 	}
-	if !a.export.Enabled {
+	if !enabled {
 		// Paused: keep the queue and its retry state, look again later.
 		e.hot.invalidate(key)
 		st := e.health.state(ctx, key)
@@ -746,10 +750,7 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 	for round := 0; round < maxRounds; round++ {
 		if round > 0 {
 			// The automation may have changed or gone meanwhile.
-			e.mu.RLock()
-			a = e.actions[key]
-			e.mu.RUnlock()
-			if a == nil || !a.export.Enabled {
+			if a, enabled = e.action(key); a == nil || !enabled {
 				return
 			}
 		}
@@ -800,11 +801,24 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 		}
 		done := make(chan error, 1)
 		go func(a *Action) {
-			err := e.record(ctx, a, entries, nil)
+			// Delivered: the outcome is recorded even if the engine is
+			// stopping meanwhile (fewer duplicates after a restart).
+			err := e.record(context.WithoutCancel(ctx), a, entries, nil)
 			done <- err
 		}(a)
 		recording = done
 	}
+}
+
+// action returns an action and whether its automation is enabled.
+func (e *Engine) action(key string) (*Action, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	a := e.actions[key]
+	if a == nil {
+		return nil, false
+	}
+	return a, a.export.Enabled
 }
 
 func (e *Engine) sinkFor(ctx context.Context, a *Action) (Sink, error) {
@@ -855,18 +869,19 @@ func (e *Engine) record(ctx context.Context, a *Action, entries []*store.QueueEn
 			failed[min(max(se.Delivered, 0), len(entries)-1)] = true
 		}
 	}
-	delivered := 0
-	for i, en := range entries {
-		ok := false
+	accepted := func(i int) bool {
 		switch {
 		case werr == nil:
-			ok = true
+			return true
 		case len(se.Failed) > 0:
-			ok = !failed[i]
+			return !failed[i]
 		default:
-			ok = i < se.Delivered && !failed[i]
+			return i < se.Delivered && !failed[i]
 		}
-		if ok {
+	}
+	delivered := 0
+	for i, en := range entries {
+		if accepted(i) {
 			done = append(done, en.Seq)
 			delivered++
 		}
@@ -960,6 +975,7 @@ func (e *Engine) record(ctx context.Context, a *Action, entries []*store.QueueEn
 	}
 	e.health.remember(a.Key, next)
 	exportMetrics.observe(a, delivered, retried, len(dead))
+	exportMetrics.observeLatency(a, now, entries, accepted)
 	if se != nil {
 		e.log.Warn("delivery failed", "action", a.Key, "type", a.Type, "retryable", se.Retryable && len(dead) == 0,
 			"events", len(failed), "attempts", next.Attempts, "next_attempt", next.NextAttempt, "err", next.LastError)

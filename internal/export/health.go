@@ -188,6 +188,9 @@ func (e *Engine) Warn(ctx context.Context, actionKey, eventID, msg string) error
 type metricSet struct {
 	once                         sync.Once
 	delivered, retried, lettered *prometheus.CounterVec
+	// latency is the time from an event's enqueue (the matcher's commit)
+	// to the destination's acceptance, per action type.
+	latency *prometheus.HistogramVec
 }
 
 var exportMetrics metricSet
@@ -201,7 +204,21 @@ func (m *metricSet) init() {
 			Help: "Event deliveries that failed and were scheduled for retry."}, labels)
 		m.lettered = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sluice_export_dead_lettered_total",
 			Help: "Events moved to the dead-letter store."}, labels)
+		m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sluice_export_delivery_seconds",
+			Help:    "Time from an event's enqueue for an action to the destination's acceptance.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600}}, []string{"type"})
 	})
+}
+
+// observeLatency records how long delivered entries waited.
+func (m *metricSet) observeLatency(a *Action, now time.Time, entries []*store.QueueEntry, delivered func(int) bool) {
+	m.init()
+	h := m.latency.WithLabelValues(a.Type)
+	for i, en := range entries {
+		if delivered(i) && !en.Enqueued.IsZero() {
+			h.Observe(max(now.Sub(en.Enqueued), 0).Seconds())
+		}
+	}
 }
 
 func (m *metricSet) observe(a *Action, delivered, retried, dead int) {
@@ -238,6 +255,7 @@ func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	exportMetrics.delivered.Describe(ch)
 	exportMetrics.retried.Describe(ch)
 	exportMetrics.lettered.Describe(ch)
+	exportMetrics.latency.Describe(ch)
 	ch <- depthDesc
 	ch <- backlogDesc
 	ch <- failDesc
@@ -248,6 +266,7 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	exportMetrics.delivered.Collect(ch)
 	exportMetrics.retried.Collect(ch)
 	exportMetrics.lettered.Collect(ch)
+	exportMetrics.latency.Collect(ch)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	states, err := c.e.store.ActionStates(ctx, "")
