@@ -329,6 +329,10 @@ func hasSuffixFold(s, f string, ascii bool) bool {
 type sourceRules struct {
 	all  bool
 	sets [][]*rule
+	// slots numbers the distinct rules of sets (slots[i][j] for
+	// sets[i][j]), so that a rule repeated in several sets (the policies'
+	// type Contains, say) is evaluated once; nil beyond maxSlots.
+	slots [][]uint8
 	// group identifies the rule sets by content: automations with the
 	// same rules (those the built-in policies create, say) share it, and a
 	// Document remembers the outcome per group, so an event is tested once
@@ -348,22 +352,39 @@ var (
 
 func intern(sets [][]*rule) *sourceRules {
 	var b strings.Builder
-	for _, set := range sets {
+	slotOf := map[string]uint8{}
+	slots := make([][]uint8, len(sets))
+	for i, set := range sets {
 		b.WriteString("\x01")
-		for _, r := range set {
-			fmt.Fprintf(&b, "%s\x00%s\x00%d\x00%s\x00%g\x00%t\x02", r.path.text, r.typ, r.op, r.exp, r.num, r.b)
+		slots[i] = make([]uint8, len(set))
+		for j, r := range set {
+			rs := fmt.Sprintf("%s\x00%s\x00%d\x00%s\x00%g\x00%t\x02", r.path.text, r.typ, r.op, r.exp, r.num, r.b)
+			b.WriteString(rs)
+			k, ok := slotOf[rs]
+			if !ok && len(slotOf) < maxSlots {
+				k = uint8(len(slotOf))
+				slotOf[rs] = k
+			}
+			slots[i][j] = k
 		}
+	}
+	if len(slotOf) >= maxSlots {
+		slots = nil // too many distinct rules to remember outcomes
 	}
 	sig := b.String()
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	sr, ok := shared[sig]
 	if !ok {
-		sr = &sourceRules{sets: sets, group: int32(len(shared) + 1)}
+		sr = &sourceRules{sets: sets, slots: slots, group: int32(len(shared) + 1)}
 		shared[sig] = sr
 	}
 	return sr
 }
+
+// maxSlots bounds the distinct rules of a group whose outcomes
+// matchDocument remembers while it runs.
+const maxSlots = 64
 
 // Matcher evaluates an automation's sources and rule sets. Matchers are
 // immutable and shared by automations with the same sources and rules.
@@ -528,10 +549,23 @@ func (m *Matcher) Match(source string, doc any) bool {
 }
 
 func (sr *sourceRules) matchDocument(d *Document) bool {
-	for _, set := range sr.sets {
+	var memo [maxSlots]uint8 // 0 not evaluated, 1 false, 2 true
+	for i, set := range sr.sets {
 		ok := true
-		for _, r := range set {
-			if !r.testDocument(d) {
+		for j, r := range set {
+			var res bool
+			if sr.slots == nil {
+				res = r.testDocument(d)
+			} else if k := sr.slots[i][j]; memo[k] != 0 {
+				res = memo[k] == 2
+			} else {
+				res = r.testDocument(d)
+				memo[k] = 1
+				if res {
+					memo[k] = 2
+				}
+			}
+			if !res {
 				ok = false
 				break
 			}

@@ -384,6 +384,48 @@ func TestRawScannerEdges(t *testing.T) {
 	}
 }
 
+// TestRepeatedRules: a rule repeated in several sets is evaluated once per
+// event and its outcome reused, also when it comes after a false rule in
+// one set and first in the next; groups with more distinct rules than are
+// remembered evaluate each one.
+func TestRepeatedRules(t *testing.T) {
+	typ := Rule{PropertyJPath: "type", PropertyType: "String", Operator: "Contains", ExpectedValue: "assessments"}
+	sev := func(v string) Rule {
+		return Rule{PropertyJPath: "properties.severity", PropertyType: "String", Operator: "Equals", ExpectedValue: v}
+	}
+	n := func(i int) Rule {
+		return Rule{PropertyJPath: "n", PropertyType: "Integer", Operator: "Equals", ExpectedValue: fmt.Sprint(i)}
+	}
+	var many []RuleSet
+	for i := range maxSlots + 10 {
+		many = append(many, RuleSet{Rules: []Rule{n(i), typ}})
+	}
+	for _, tc := range []struct {
+		sets []RuleSet
+		body string
+		want bool
+	}{
+		{[]RuleSet{{Rules: []Rule{typ, sev("High")}}, {Rules: []Rule{typ, sev("Low")}}}, `{"type":"x/assessments","properties":{"severity":"low"}}`, true},
+		{[]RuleSet{{Rules: []Rule{typ, sev("High")}}, {Rules: []Rule{typ, sev("Low")}}}, `{"type":"x/assessments","properties":{"severity":"medium"}}`, false},
+		{[]RuleSet{{Rules: []Rule{sev("High"), typ}}, {Rules: []Rule{typ}}}, `{"type":"x/assessments","properties":{"severity":"low"}}`, true},
+		{[]RuleSet{{Rules: []Rule{sev("High"), typ}}, {Rules: []Rule{typ}}}, `{"type":"x/alerts","properties":{"severity":"high"}}`, false},
+		{many, fmt.Sprintf(`{"type":"assessments","n":%d}`, maxSlots+9), true},
+		{many, fmt.Sprintf(`{"type":"assessments","n":%d}`, maxSlots+10), false},
+		{many, fmt.Sprintf(`{"type":"alerts","n":%d}`, maxSlots+9), false},
+	} {
+		m, err := NewMatcher([]Source{{EventSource: "Assessments", RuleSets: tc.sets}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Match("Assessments", NewDocument([]byte(tc.body), nil)); got != tc.want {
+			t.Errorf("%d sets on %s: %v, want %v", len(tc.sets), tc.body, got, tc.want)
+		}
+		if got := m.Match("Assessments", export.Document([]byte(tc.body), nil)); got != tc.want {
+			t.Errorf("%d sets on decoded %s: %v, want %v", len(tc.sets), tc.body, got, tc.want)
+		}
+	}
+}
+
 // TestScannerWordBoundaries: the scanner reads eight bytes at a time, so
 // quotes, escapes and non-ASCII bytes are put at every offset around the
 // word boundaries (names and values of 0 to 24 bytes, padded by a prefix
