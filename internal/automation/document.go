@@ -206,45 +206,8 @@ func (d *Document) topMember(key string, ascii bool) (int, bool, string) {
 			return int(m.val), true, key
 		}
 	}
-	for d.topState == topScanning {
-		i := d.topPos
-		if d.topSkip {
-			next, ok := skipValue(b, i)
-			if !ok {
-				d.topState = topComplete
-				break
-			}
-			i, d.topSkip = next, false
-		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			d.topState = topComplete
-			break
-		}
-		switch b[i] {
-		case ',':
-			d.topPos = i + 1
-			continue
-		case '"':
-		default: // '}' or malformed
-			d.topState = topComplete
-			continue
-		}
-		end, flags, ok := scanStringFlags(b, i)
-		if !ok {
-			d.topState = topComplete
-			break
-		}
-		j := skipWS(b, end+1)
-		if j >= len(b) || b[j] != ':' {
-			d.topState = topComplete
-			break
-		}
-		j = skipWS(b, j+1)
-		m := member{ks: int32(i + 1), ke: int32(end), val: int32(j), flags: flags}
-		d.top = append(d.top, m)
-		d.topPos, d.topSkip = j, true
-		if (int(m.ke-m.ks) == len(key) || m.flags&strEsc != 0) && d.memberIs(m, key) {
+	if d.topState == topScanning {
+		if j, found := d.scanTop(key); found {
 			return j, true, key
 		}
 	}
@@ -258,6 +221,48 @@ func (d *Document) topMember(key string, ascii bool) (int, bool, string) {
 		}
 	}
 	return at, at >= 0, best
+}
+
+// scanTop resumes the scan of the body's top-level properties, indexing
+// them, until one is named key exactly (found) or the object ends. The
+// scan state lives in locals while it runs.
+func (d *Document) scanTop(key string) (at int, found bool) {
+	b, top, i, skip := d.body, d.top, d.topPos, d.topSkip
+	for {
+		if skip {
+			next, ok := skipValue(b, i)
+			if !ok {
+				break
+			}
+			i, skip = next, false
+		}
+		i = skipWS(b, i)
+		if i >= len(b) || b[i] != '"' && b[i] != ',' { // '}' or malformed
+			break
+		}
+		if b[i] == ',' {
+			i++
+			continue
+		}
+		end, flags, ok := scanStringFlags(b, i)
+		if !ok {
+			break
+		}
+		j := skipWS(b, end+1)
+		if j >= len(b) || b[j] != ':' {
+			break
+		}
+		j = skipWS(b, j+1)
+		m := member{ks: int32(i + 1), ke: int32(end), val: int32(j), flags: flags}
+		top = append(top, m)
+		i, skip = j, true
+		if (int(m.ke-m.ks) == len(key) || flags&strEsc != 0) && d.memberIs(m, key) {
+			d.top, d.topPos, d.topSkip = top, i, skip
+			return j, true
+		}
+	}
+	d.top, d.topState = top, topComplete
+	return 0, false
 }
 
 func (d *Document) memberIs(m member, key string) bool {
