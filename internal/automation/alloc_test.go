@@ -17,7 +17,7 @@ func TestMatchAllocations(t *testing.T) {
 	exports := benchAutomations(t, 1, 10)
 	sub := benchSub(0)
 	event := func(tmpl, sev, rg, assess string) (body []byte) {
-		return []byte(strings.NewReplacer("{SUB}", sub, "{RG}", rg, "{SEV}", sev, "{NAME}", "000042", "{ASSESS}", assess).Replace(tmpl))
+		return []byte(strings.NewReplacer("{SUB}", sub, "{RG}", rg, "{SEV}", sev, "{NAME}", "000042", "{ASSESS}", assess, "{STATUS}", "Unhealthy").Replace(tmpl))
 	}
 	for _, tc := range []struct {
 		name, source string
