@@ -148,12 +148,16 @@ func (s *Sink) send(ctx context.Context, ms []sink.Message) *sink.Error {
 	var body []byte
 	contentType := "application/json"
 	if s.opts.Batch {
-		var buf bytes.Buffer
+		size := 0
 		for _, m := range ms {
-			buf.Write(m.Body)
-			buf.WriteByte('\n')
+			size += len(m.Body) + 1
 		}
-		body, contentType = buf.Bytes(), "application/x-ndjson"
+		body = make([]byte, 0, size)
+		for _, m := range ms {
+			body = append(body, m.Body...)
+			body = append(body, '\n')
+		}
+		contentType = "application/x-ndjson"
 	} else {
 		body = ms[0].Body
 	}
