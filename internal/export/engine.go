@@ -384,11 +384,18 @@ func (e *Engine) matchEvents(ctx context.Context, after int64) (*matched, error)
 }
 
 // commitMatches enqueues a batch's matches and the new cursor in one
-// transaction, in the background; once committed, the entries go to
-// delivery. The returned channel gives the outcome.
+// transaction, in the background, and hands the entries to delivery at
+// once (a batch sent from memory is recorded after this commit). The
+// returned channel gives the outcome.
 func (e *Engine) commitMatches(ctx context.Context, b *matched) chan error {
 	done := make(chan error, 1)
 	body, _ := json.Marshal(b.last)
+	var t *ticket
+	wake := false
+	if len(b.hot) > 0 {
+		t = newTicket()
+		wake = e.handOver(ctx, b.hot, t)
+	}
 	go func() {
 		err := e.store.Update(ctx, func(tx store.Tx) error {
 			if bt, ok := tx.(batchEnqueuer); ok {
@@ -405,9 +412,17 @@ func (e *Engine) commitMatches(ctx context.Context, b *matched) chan error {
 			return tx.Put(ctx, &store.Record{Kind: "meta", Key: cursorKey, ID: cursorKey, Body: body})
 		})
 		if err == nil {
-			if len(b.hot) > 0 {
-				e.handOver(ctx, b.hot)
-			}
+			e.hot.committedUpTo(b.last)
+		} else if t != nil {
+			e.hot.failed(b.hot, b.last)
+		}
+		if t != nil {
+			t.err = err
+			close(t.done)
+		}
+		if err == nil && wake {
+			// Actions not started from memory find their entries now.
+			e.wakeDelivery()
 		}
 		done <- err
 	}()
@@ -565,20 +580,35 @@ func Document(body, extra []byte) any {
 
 // ---- delivery ----
 
-// handOver gives committed queue entries (in seq order) to delivery: the
-// actions whose hot queue took them start at once when a worker is free;
-// the others are found by the delivery loop.
-func (e *Engine) handOver(ctx context.Context, entries []*store.QueueEntry) {
-	ready := e.hot.push(entries)
+// handOver gives queue entries (in seq order) whose enqueue t is
+// committing to delivery: the actions whose hot queue took them start at
+// once when a worker is free. It reports whether the delivery loop must
+// look for the others once the enqueue committed.
+func (e *Engine) handOver(ctx context.Context, entries []*store.QueueEntry, t *ticket) bool {
+	ready := e.hot.push(entries, t)
 	all := true
 	for _, key := range ready {
 		if !e.kick(ctx, key) {
 			all = false
 		}
 	}
-	if !all || len(ready) == 0 || !sameActions(ready, entries) {
-		e.wakeDelivery()
+	return !all || len(ready) == 0 || !sameActions(ready, entries)
+}
+
+// errNotEnqueued: a batch was sent from memory but its enqueue failed (the
+// matcher matches it again; the action reads the store).
+var errNotEnqueued = errors.New("the batch's enqueue failed")
+
+// enqueued waits for the enqueue commit of a batch taken from memory.
+func enqueued(t *ticket) error {
+	if t == nil {
+		return nil
 	}
+	<-t.done
+	if t.err != nil {
+		return errNotEnqueued
+	}
+	return nil
 }
 
 // sameActions reports whether every entry's action is in keys.
@@ -739,7 +769,7 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 		recording = nil
 		if err != nil {
 			e.hot.invalidate(key)
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !errors.Is(err, errNotEnqueued) {
 				e.log.Error("record delivery", "action", key, "err", err)
 			}
 			return false
@@ -754,7 +784,7 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 				return
 			}
 		}
-		entries, ok := e.hot.take(key, e.opts.BatchSize)
+		entries, t, ok := e.hot.take(key, e.opts.BatchSize)
 		if !ok {
 			// The store's queue still holds the batch being recorded.
 			if !settle() {
@@ -794,6 +824,9 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 			// What was not delivered stays in the store: the next attempt
 			// reads it from there.
 			e.hot.invalidate(key)
+			if enqueued(t) != nil {
+				return
+			}
 			if err := e.record(ctx, a, entries, err); err != nil && ctx.Err() == nil {
 				e.log.Error("record delivery", "action", key, "err", err)
 			}
@@ -801,9 +834,13 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 		}
 		done := make(chan error, 1)
 		go func(a *Action) {
-			// Delivered: the outcome is recorded even if the engine is
-			// stopping meanwhile (fewer duplicates after a restart).
-			err := e.record(context.WithoutCancel(ctx), a, entries, nil)
+			// Delivered: the outcome is recorded once the entries are
+			// enqueued, even if the engine is stopping meanwhile (fewer
+			// duplicates after a restart).
+			err := enqueued(t)
+			if err == nil {
+				err = e.record(context.WithoutCancel(ctx), a, entries, nil)
+			}
 			done <- err
 		}(a)
 		recording = done

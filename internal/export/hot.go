@@ -6,13 +6,16 @@ import (
 	"sluice/internal/store"
 )
 
-// The hot path: the matcher commits its queue entries and then hands them
-// to delivery in memory, so that a short queue is delivered without being
-// read back from the store (and without waiting for the due-actions poll).
-// The store stays the source of truth: an entry reaches memory only after
-// its enqueue committed, and leaves the store only after the destination
-// accepted it, so a crash loses nothing (what was in memory is read from
-// the store after the restart).
+// The hot path: the matcher hands its queue entries to delivery in memory
+// as it submits their enqueue, so that a short queue is delivered without
+// waiting for that commit, without being read back from the store and
+// without waiting for the due-actions poll. The store stays the source of
+// truth: a batch sent from memory is recorded (dequeued) only after its
+// enqueue committed, and an event leaves the store only after the
+// destination accepted it. A crash before the enqueue committed leaves the
+// matcher's cursor before the event, which is matched and delivered again
+// after the restart (a duplicate, never a loss); a failed enqueue makes the
+// matcher match again and the actions read the store.
 //
 // Memory is exact or unused. An action's hot queue is valid when it holds
 // every queued entry after the last one handed to delivery; delivery then
@@ -22,9 +25,25 @@ import (
 // that found the queue's end (with no entry discarded meanwhile) makes the
 // queue valid again.
 
+// ticket is the enqueue commit of a batch of entries handed over before it
+// completed: done is closed once it did, with err set if it failed.
+type ticket struct {
+	done chan struct{}
+	err  error
+}
+
+func newTicket() *ticket { return &ticket{done: make(chan struct{})} }
+
+// hotEntry is a queue entry in memory with the commit it waits for (nil
+// when committed).
+type hotEntry struct {
+	en *store.QueueEntry
+	t  *ticket
+}
+
 // hotQueue is the in-memory tail of one action's queue.
 type hotQueue struct {
-	entries []*store.QueueEntry // seq order, all after taken
+	entries []hotEntry // seq order, all after taken
 	valid   bool
 	// taken is the highest seq handed to delivery.
 	taken int64
@@ -34,6 +53,10 @@ type hotQueue struct {
 	// reading is set while delivery reads the queue from the store: an
 	// invalid queue keeps what is pushed only then.
 	reading bool
+	// owed is the highest seq of an entry not kept (discarded, or of a
+	// failed enqueue) that may not be committed yet: a store read proves
+	// the queue complete only if it began after that commit.
+	owed int64
 }
 
 // hotBook holds the hot queues of every action, bounded in entries per
@@ -44,6 +67,9 @@ type hotBook struct {
 	total    int
 	perQueue int
 	limit    int
+	// committed is the highest seq whose enqueue committed (commits are
+	// in seq order).
+	committed int64
 }
 
 func newHotBook(batch int) *hotBook {
@@ -59,9 +85,10 @@ func (b *hotBook) queue(key string) *hotQueue {
 	return q
 }
 
-// push appends committed entries (in seq order per action) and returns the
-// actions whose valid hot queue received entries.
-func (b *hotBook) push(entries []*store.QueueEntry) []string {
+// push appends entries (in seq order per action) whose enqueue t is
+// committing (nil: committed) and returns the actions whose valid hot
+// queue received entries.
+func (b *hotBook) push(entries []*store.QueueEntry, t *ticket) []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var ready []string
@@ -73,13 +100,15 @@ func (b *hotBook) push(entries []*store.QueueEntry) []string {
 		}
 		if !q.valid && !q.reading {
 			q.discarded++
+			q.owed = max(q.owed, en.Seq)
 			continue
 		}
 		if len(q.entries) >= b.perQueue || b.total >= b.limit {
 			b.invalidateLocked(q)
+			q.owed = max(q.owed, en.Seq)
 			continue
 		}
-		q.entries = append(q.entries, en)
+		q.entries = append(q.entries, hotEntry{en: en, t: t})
 		b.total++
 		if q != last && q.valid {
 			ready = append(ready, en.Action)
@@ -89,26 +118,54 @@ func (b *hotBook) push(entries []*store.QueueEntry) []string {
 	return ready
 }
 
-// take removes up to n entries from a valid hot queue; ok is false when
-// the queue is not valid (read the store).
-func (b *hotBook) take(key string, n int) (entries []*store.QueueEntry, ok bool) {
+// committedUpTo records that the enqueue of every entry up to seq
+// committed.
+func (b *hotBook) committedUpTo(seq int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.committed = max(b.committed, seq)
+}
+
+// failed records a failed enqueue of entries (up to seq last): their
+// actions read the store again, once the entries are committed again.
+func (b *hotBook) failed(entries []*store.QueueEntry, last int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, en := range entries {
+		if q := b.queues[en.Action]; q != nil {
+			b.invalidateLocked(q)
+			q.owed = max(q.owed, last)
+		}
+	}
+}
+
+// take removes up to n entries from a valid hot queue, with the enqueue
+// commit the last of them waits for (nil: committed); ok is false when the
+// queue is not valid (read the store).
+func (b *hotBook) take(key string, n int) (entries []*store.QueueEntry, t *ticket, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	q := b.queues[key]
 	if q == nil || !q.valid {
-		return nil, false
+		return nil, nil, false
 	}
 	n = min(n, len(q.entries))
-	entries = q.entries[:n:n]
+	entries = make([]*store.QueueEntry, n)
+	for i, h := range q.entries[:n] {
+		entries[i] = h.en
+	}
+	if n > 0 {
+		// Enqueues commit in seq order: the last one covers the batch.
+		t = q.entries[n-1].t
+		q.taken = entries[n-1].Seq
+	}
+	clear(q.entries[:n])
 	q.entries = q.entries[n:]
 	if len(q.entries) == 0 {
 		q.entries = nil
 	}
 	b.total -= n
-	if n > 0 {
-		q.taken = entries[n-1].Seq
-	}
-	return entries, true
+	return entries, t, true
 }
 
 // pending reports whether a valid hot queue has entries to deliver.
@@ -123,6 +180,8 @@ func (b *hotBook) pending(key string) bool {
 type readMark struct {
 	q         *hotQueue
 	discarded uint64
+	// owedCommitted tells that every entry not kept was committed.
+	owedCommitted bool
 }
 
 func (b *hotBook) mark(key string) readMark {
@@ -130,7 +189,7 @@ func (b *hotBook) mark(key string) readMark {
 	defer b.mu.Unlock()
 	q := b.queue(key)
 	q.reading = true
-	return readMark{q: q, discarded: q.discarded}
+	return readMark{q: q, discarded: q.discarded, owedCommitted: q.owed <= b.committed}
 }
 
 // read records a store read of an action's queue that returned entries
@@ -149,12 +208,13 @@ func (b *hotBook) read(key string, m readMark, entries []*store.QueueEntry, comp
 		q.taken = max(q.taken, entries[len(entries)-1].Seq)
 	}
 	i := 0
-	for i < len(q.entries) && q.entries[i].Seq <= q.taken {
+	for i < len(q.entries) && q.entries[i].en.Seq <= q.taken {
 		i++
 	}
 	b.total -= i
+	clear(q.entries[:i])
 	q.entries = q.entries[i:]
-	if complete && q.discarded == m.discarded {
+	if complete && q.discarded == m.discarded && m.owedCommitted {
 		q.valid = true
 	}
 }
