@@ -3,9 +3,12 @@ package export_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -152,4 +155,104 @@ func settleStore(t *testing.T, st store.Store) {
 		n, err := st.Backlog(ctx)
 		return err == nil && n == 0
 	})
+}
+
+// failingStore is the real store whose next writes of the export cursor
+// fail (the matcher's enqueue transaction then rolls back).
+type failingStore struct {
+	store.Store
+	fail atomic.Int64
+}
+
+func (f *failingStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return f.Store.Update(ctx, func(tx store.Tx) error { return fn(failingTx{Tx: tx, f: f}) })
+}
+
+type failingTx struct {
+	store.Tx
+	f *failingStore
+}
+
+func (t failingTx) Put(ctx context.Context, rec *store.Record) error {
+	if rec.Kind == "meta" && rec.Key == "export-cursor" && t.f.fail.Add(-1) >= 0 {
+		return errors.New("injected failure")
+	}
+	return t.Tx.Put(ctx, rec)
+}
+
+// TestFailedEnqueueAfterHandOverLosesNothing: entries handed to delivery
+// while their enqueue commits, and that commit fails. The batch may have
+// gone out already; it is not recorded, the matcher matches the events
+// again and the action reads the store: every event arrives (some twice),
+// and the queue ends empty.
+func TestFailedEnqueueAfterHandOverLosesNothing(t *testing.T) {
+	rcv := newReceiver(t)
+	raw, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &failingStore{Store: raw}
+	pool := rcvPool(rcv)
+	factory := func(a *export.Action) (export.Sink, error) {
+		return logicapp.New(logicapp.Options{URI: a.Config.(string), RootCAs: pool, Timeout: 10 * time.Second})
+	}
+	eng := export.New(st, factory, slog.New(slog.DiscardHandler), export.Options{BatchSize: 5, Poll: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { eng.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; raw.Close() })
+	eng.SetExports([]*export.Export{newExport("a1", "/subscriptions/"+sub, true, []string{"Assessments"}, rcv.uri("a1"))})
+
+	first, err := appendEvents(st, "first", "rg", "Assessments", 3, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Notify()
+	waitFor(t, "the first events", func() bool { return containsAll(rcv.received(), first) })
+	settleStore(t, st)
+	// The next enqueue fails once.
+	st.fail.Store(1)
+	next, err := appendEvents(st, "next", "rg", "Assessments", 4, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Notify()
+	all := append(append([]string{}, first...), next...)
+	waitFor(t, "every event after the failed enqueue", func() bool { return containsAll(rcv.received(), all) })
+	if st.fail.Load() > 0 {
+		t.Fatal("the injected failure never happened")
+	}
+	// The matcher matches the events again (after its pause on errors),
+	// and the action delivers them from the store.
+	waitFor(t, "the matcher's cursor to pass the events", func() bool {
+		last, err := st.LastSeq(ctx)
+		if err != nil {
+			return false
+		}
+		rec, err := st.Get(ctx, "meta", "export-cursor")
+		var cursor int64
+		return err == nil && json.Unmarshal(rec.Body, &cursor) == nil && cursor >= last
+	})
+	settleStore(t, st)
+	// In order, possibly with the failed batch twice.
+	got := slices.Compact(rcv.received())
+	var dedup []string
+	seen := map[string]bool{}
+	for _, id := range got {
+		if !seen[id] {
+			seen[id] = true
+			dedup = append(dedup, id)
+		}
+	}
+	if diff := cmp.Diff(all, dedup); diff != "" {
+		t.Fatalf("first deliveries (-want +got):\n%s", diff)
+	}
+	// The action delivers from memory again afterwards.
+	more, err := appendEvents(st, "more", "rg", "Assessments", 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Notify()
+	waitFor(t, "events after the recovery", func() bool { return containsAll(rcv.received(), more) })
+	settleStore(t, st)
 }
