@@ -76,23 +76,23 @@ func start(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.stop(t) })
-	lines := make(chan string, 1)
+	// The ready line (other lines, such as the administrator's first
+	// password, are skipped; the rest of the output is drained).
+	ready := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
+			if m := readyRe.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case ready <- m:
+				default:
+				}
 			}
 		}
 	}()
 	var caFile string
 	select {
-	case line := <-lines:
-		m := readyRe.FindStringSubmatch(line)
-		if m == nil {
-			t.Fatalf("unexpected first line %q", line)
-		}
+	case m := <-ready:
 		s.url, caFile = m[1], m[2]
 	case <-time.After(60 * time.Second):
 		t.Fatalf("sluice did not get ready; stderr:\n%s", s.stderr)
