@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -158,4 +159,21 @@ func (p *Portal) stream(w http.ResponseWriter, r *http.Request, target string) e
 	req.Header.Set("Accept", r.Header.Get("Accept"))
 	p.API.ServeHTTP(w, req)
 	return nil
+}
+
+// nextSkipToken extracts $skipToken from an ARM nextLink ("" when none).
+func nextSkipToken(next string) string {
+	if next == "" {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil {
+		return ""
+	}
+	for k, vs := range u.Query() {
+		if strings.EqualFold(k, "$skipToken") && len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
 }

@@ -77,23 +77,6 @@ func pageDomID(prefix, id string) string {
 	return prefix + hex.EncodeToString(h[:6])
 }
 
-// healthSkipToken extracts $skipToken from an ARM nextLink.
-func healthSkipToken(nextLink string) string {
-	if nextLink == "" {
-		return ""
-	}
-	u, err := url.Parse(nextLink)
-	if err != nil {
-		return ""
-	}
-	for k, v := range u.Query() {
-		if strings.EqualFold(k, "$skipToken") && len(v) > 0 {
-			return v[0]
-		}
-	}
-	return ""
-}
-
 // healthAutomation is one automation on the page.
 type healthAutomation struct {
 	ID            string
@@ -302,6 +285,14 @@ func (p *Portal) healthAutomation(r *http.Request, a *healthAutomationJSON, skip
 	if m := healthAutomationID.FindStringSubmatch(a.ID); m != nil {
 		h.Subscription, h.ResourceGroup = m[1], m[2]
 	}
+	p.healthFillActions(r, h, a)
+	h.DeadLetters = p.healthDeadLettersOf(r, a.ID, skipToken)
+	return h
+}
+
+// healthFillActions reads the delivery health of a's actions into h, each
+// with its destination.
+func (p *Portal) healthFillActions(r *http.Request, h *healthAutomation, a *healthAutomationJSON) {
 	acts, observed, err := p.healthActionsOf(r, a.ID)
 	if err != nil {
 		h.ActionsError = apiErrorText(err)
@@ -312,8 +303,6 @@ func (p *Portal) healthAutomation(r *http.Request, a *healthAutomationJSON, skip
 			act.Target = healthActionTarget(a.Properties.Actions[act.Index])
 		}
 	}
-	h.DeadLetters = p.healthDeadLettersOf(r, a.ID, skipToken)
-	return h
 }
 
 // apiErrorText is what the page shows for a failed API call.
@@ -374,7 +363,7 @@ func (p *Portal) healthDeadLettersOf(r *http.Request, id, skipToken string) *hea
 	for _, dl := range page.Value {
 		dl.Preview = healthPreview(dl.Event, healthEventPreview)
 	}
-	d.Items, d.Next = page.Value, healthSkipToken(page.NextLink)
+	d.Items, d.Next = page.Value, nextSkipToken(page.NextLink)
 	return d
 }
 
@@ -413,16 +402,7 @@ func (p *Portal) healthActions(w http.ResponseWriter, r *http.Request) error {
 		h.ActionsError = apiErrorText(err)
 	} else {
 		h.ID, h.Name, h.Enabled = a.ID, a.Name, a.Properties.IsEnabled == nil || *a.Properties.IsEnabled
-		acts, observed, err := p.healthActionsOf(r, a.ID)
-		if err != nil {
-			h.ActionsError = apiErrorText(err)
-		}
-		h.Actions, h.ObservedAt = acts, observed
-		for _, act := range h.Actions {
-			if act.Index >= 0 && act.Index < len(a.Properties.Actions) {
-				act.Target = healthActionTarget(a.Properties.Actions[act.Index])
-			}
-		}
+		p.healthFillActions(r, h, &a)
 	}
 	p.renderPartial(w, r, 0, "health", "health-actions", &View{Data: h})
 	return nil

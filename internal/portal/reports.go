@@ -232,7 +232,7 @@ func (p *Portal) reportPage(k *reportKind) func(w http.ResponseWriter, r *http.R
 			row["changeShown"] = shownTime(row["statusChangeDate"])
 		}
 		d.Sub, d.Rows, d.PageNo = rq.Sub, page.Value, len(rq.Back)+1
-		if token := skipToken(page.NextLink); token != "" {
+		if token := nextSkipToken(page.NextLink); token != "" {
 			back := append([]string(nil), rq.Back...)
 			d.NextURL = k.pageURL(rq, token, append(back, rq.Page))
 		}
@@ -270,23 +270,6 @@ func asAPIError(err error, target **APIError) bool {
 		*target = ae
 	}
 	return ok
-}
-
-// skipToken extracts $skipToken from an API nextLink.
-func skipToken(next string) string {
-	if next == "" {
-		return ""
-	}
-	u, err := url.Parse(next)
-	if err != nil {
-		return ""
-	}
-	for k, vs := range u.Query() {
-		if strings.EqualFold(k, "$skipToken") && len(vs) > 0 {
-			return vs[0]
-		}
-	}
-	return ""
 }
 
 // recommendationOptions lists the built-in recommendations for the
