@@ -97,7 +97,12 @@ type exportView struct {
 	Recs, Controls, Standards []option
 	Workspaces                []optGroup
 	WorkspaceOther            string
-	Notes                     []string
+	// HubSubs are the subscriptions the Event Hub can be picked from;
+	// HubRG, HubNamespace and HubName its other parts (the resource ID
+	// field, when filled, wins).
+	HubSubs                      []option
+	HubRG, HubNamespace, HubName string
+	Notes                        []string
 
 	Others  []automationSummary
 	Configs []automationSummary
@@ -222,6 +227,9 @@ func choicesFromForm(f url.Values, target TargetKind, sub string) ExportChoices 
 	switch target {
 	case TargetEventHub:
 		c.EventHubResourceID = strings.TrimSpace(f.Get("eventhub"))
+		if c.EventHubResourceID == "" {
+			c.EventHubResourceID = hubFromParts(f.Get("hub_sub"), f.Get("hub_rg"), f.Get("hub_ns"), f.Get("hub_name"))
+		}
 		c.ConnectionString = strings.TrimSpace(f.Get("connection_string"))
 		c.TrustedService = on("trusted")
 	case TargetWorkspace:
@@ -464,12 +472,15 @@ func (p *Portal) exportLists(r *http.Request, v *exportView) error {
 		return err
 	}
 	v.Standards = toOptions(standards, false)
-	if v.Target != TargetWorkspace {
-		return nil
-	}
 	subs, err := p.subscriptions(r)
 	if err != nil {
 		return err
+	}
+	if v.Target != TargetWorkspace {
+		for _, s := range subs {
+			v.HubSubs = append(v.HubSubs, option{Value: s.SubscriptionID, Label: s.DisplayName + " (" + s.SubscriptionID + ")"})
+		}
+		return nil
 	}
 	for _, s := range subs {
 		items, err := p.softList(r, v, "workspaces of "+s.DisplayName,
@@ -520,6 +531,7 @@ func (v *exportView) options() {
 	v.Controls = mark(v.Controls, v.Choices.SecureScoreControlNames)
 	v.Standards = mark(v.Standards, v.Choices.RegulatoryComplianceStandardNames)
 	if v.Target != TargetWorkspace {
+		v.markHub()
 		return
 	}
 	found := v.Choices.WorkspaceResourceID == ""
@@ -532,5 +544,43 @@ func (v *exportView) options() {
 	}
 	if !found && v.WorkspaceOther == "" {
 		v.WorkspaceOther = v.Choices.WorkspaceResourceID
+	}
+}
+
+// hubFromParts builds an event hub's resource ID from the page's
+// subscription, resource group, namespace and hub fields ("" unless all
+// four are given; the builder validates the result).
+func hubFromParts(sub, rg, ns, hub string) string {
+	sub, rg, ns, hub = strings.TrimSpace(sub), strings.TrimSpace(rg), strings.TrimSpace(ns), strings.TrimSpace(hub)
+	if sub == "" || rg == "" || ns == "" || hub == "" {
+		return ""
+	}
+	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.EventHub/namespaces/" + ns + "/eventhubs/" + hub
+}
+
+// markHub fills the Event Hub picker from the chosen hub's ID (the page's
+// subscription when none is chosen yet).
+func (v *exportView) markHub() {
+	sub := v.Sub.SubscriptionID
+	if id, err := armid.Parse(v.Choices.EventHubResourceID); err == nil && id.Subscription != "" {
+		sub, v.HubRG = id.Subscription, id.ResourceGroup
+		parts := strings.Split(strings.TrimPrefix(strings.ToLower(v.Choices.EventHubResourceID), "/"), "/")
+		raw := strings.Split(strings.TrimPrefix(v.Choices.EventHubResourceID, "/"), "/")
+		for i := 0; i+1 < len(parts); i++ {
+			switch parts[i] {
+			case "namespaces":
+				v.HubNamespace = raw[i+1]
+			case "eventhubs":
+				v.HubName = raw[i+1]
+			}
+		}
+	}
+	found := false
+	for i := range v.HubSubs {
+		v.HubSubs[i].Selected = strings.EqualFold(v.HubSubs[i].Value, sub)
+		found = found || v.HubSubs[i].Selected
+	}
+	if !found && sub != "" {
+		v.HubSubs = append(v.HubSubs, option{Value: sub, Label: sub, Selected: true})
 	}
 }
