@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -110,25 +109,14 @@ func (p *Portal) provider(name string) *OIDCProvider {
 // message saying what went wrong. It never sets a session.
 func (p *Portal) oidcFail(w http.ResponseWriter, r *http.Request, status int, next, msg string) {
 	p.render(w, r, status, "login", &View{Title: "Sign in", Flash: msg, Error: true,
-		Data: &loginData{Next: portalNext(next), Providers: p.OIDC}})
-}
-
-// portalNext is safeNext that also refuses paths whose dot segments
-// (plain or percent-encoded) climb out of the portal.
-func portalNext(next string) string {
-	n := safeNext(next)
-	u, err := url.Parse(n)
-	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(path.Clean(u.Path)+"/", Prefix) {
-		return Prefix
-	}
-	return n
+		Data: &loginData{Next: safeNext(next), Providers: p.OIDC}})
 }
 
 // oidcStart begins a sign-in: it creates state, nonce and a PKCE code
 // verifier, seals them into the oidcCookie and sends the browser to the
 // provider's authorization endpoint.
 func (p *Portal) oidcStart(w http.ResponseWriter, r *http.Request) {
-	next := portalNext(r.URL.Query().Get("next"))
+	next := safeNext(r.URL.Query().Get("next"))
 	prov := p.provider(r.PathValue("name"))
 	if prov == nil {
 		p.oidcFail(w, r, http.StatusNotFound, next, fmt.Sprintf("There is no sign-in provider named %q.", r.PathValue("name")))
@@ -264,7 +252,7 @@ func (p *Portal) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	p.Log.Info("portal sign-in", "provider", prov.Name, "tenant", pr.TenantID, "objectId", pr.ObjectID)
 	p.signedIn(r, pr)
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, portalNext(f.Next), http.StatusSeeOther)
+	http.Redirect(w, r, safeNext(f.Next), http.StatusSeeOther)
 }
 
 func (o *OIDCProvider) scopes() []string {

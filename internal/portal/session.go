@@ -114,7 +114,8 @@ func (p *Portal) authed(h func(w http.ResponseWriter, r *http.Request) error) ht
 }
 
 // safeNext keeps a post-login redirect inside the portal: a path under
-// /portal/ whose dot segments do not climb out of it.
+// /portal/ whose dot segments (plain or percent-encoded) do not climb out
+// of it.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, Prefix) || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
 		return Prefix
