@@ -475,8 +475,16 @@ func TestExport_Webhook_batch(t *testing.T) {
 	putAutomation(t, env, "ExportToWebhook", map[string]any{
 		"actionType": "Webhook", "uri": ts.URL + "/hooks/sluice?code=query-secret-1234", "signingKey": key, "batch": true, "maxEvents": 10,
 	})
-	id := ingestAssessment(t, env, "Unhealthy")
-	ingestAssessment(t, env, "Healthy")
+	// Three changes of one assessment in one ingestion request: committed
+	// together, matched together, delivered as one batch.
+	id := vm + "/providers/Microsoft.Security/assessments/" + assessmentKey
+	var lines strings.Builder
+	for _, code := range []string{"Unhealthy", "Healthy", "Unhealthy"} {
+		fmt.Fprintf(&lines, `{"type":"Microsoft.Security/assessments","id":%q,"properties":{"resourceDetails":{"source":"Azure"},"status":{"code":%q}}}`+"\n", id, code)
+	}
+	if resp, out := env.Do(http.MethodPost, "/providers/Microsoft.Security/ingest?api-version=2024-01-01", env.Token, lines.String()); resp.StatusCode != http.StatusOK || !strings.Contains(string(out), `"accepted":3`) {
+		t.Fatalf("ingest: %d %s", resp.StatusCode, out)
+	}
 	// The demo estate's own events of the subscription arrive too.
 	idLines := func(bodies [][]byte) int {
 		n := 0
@@ -489,7 +497,7 @@ func TestExport_Webhook_batch(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "both events of the assessment at the receiver", func() bool { b, _, _, _ := rcv.snapshot(); return idLines(b) >= 2 })
+	waitFor(t, "the three events of the assessment at the receiver", func() bool { b, _, _, _ := rcv.snapshot(); return idLines(b) >= 3 })
 	bodies, types, counts, bad := rcv.snapshot()
 	if bad != 0 {
 		t.Errorf("%d requests had a wrong signature or lost the uri's query", bad)

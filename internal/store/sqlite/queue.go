@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -28,8 +30,6 @@ const (
 // Batched forms: one statement for many entries of one action, the seqs
 // (and event ids) passed as one JSON array.
 const (
-	sqlEnqueueMany = `INSERT OR IGNORE INTO queue (action, seq, event_id, enqueued)
-		SELECT ?, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ? FROM json_each(?) j`
 	sqlEnqueueStateN = `INSERT INTO queue_state (action, depth) VALUES (?, ?)
 		ON CONFLICT (action) DO UPDATE SET depth = depth + excluded.depth`
 	sqlDequeueMany = `DELETE FROM queue WHERE action = ? AND seq IN (SELECT value FROM json_each(?))`
@@ -37,7 +37,7 @@ const (
 
 // preparedQueries are the statements exec runs prepared.
 var preparedQueries = []string{sqlEnqueue, sqlEnqueueState, sqlDequeue, sqlDequeueState, sqlSetState, sqlAddDeadLetter,
-	sqlEnqueueMany, sqlEnqueueStateN, sqlDequeueMany}
+	sqlEnqueueStateN, sqlDequeueMany, sqlRunInsert}
 
 func unixNano(t time.Time) int64 {
 	if t.IsZero() {
@@ -100,6 +100,12 @@ func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
 		}
 		n, _ = res.RowsAffected()
 	}
+	sorted, _ := sortSeqs(slices.Clone(seqs), make([]string, len(seqs)))
+	fromRuns, err := t.dequeueRuns(ctx, action, sorted)
+	if err != nil {
+		return err
+	}
+	n += fromRuns
 	if n > 0 {
 		if _, err := t.exec(ctx, sqlDequeueState, n, action); err != nil {
 			return fmt.Errorf("dequeue %s: state: %w", action, err)
@@ -108,32 +114,19 @@ func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
 	return nil
 }
 
-// plainID reports whether an event id needs no escaping in a JSON string
-// (ids are UUIDs; any other goes through Enqueue).
-func plainID(id string) bool {
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// EnqueueBatch appends many entries (as Enqueue would, one by one) with
-// one statement per action: the export engine's matching enqueues a
-// thousand events at a time. Entries carrying their own body go one by
-// one.
+// EnqueueBatch appends many entries (as Enqueue would, one by one): the
+// entries of each action become one run (see queueruns.go). Entries
+// carrying their own body go one by one.
 func (t *txn) EnqueueBatch(ctx context.Context, entries []*store.QueueEntry) error {
 	type group struct {
-		list []byte
-		n    int
+		seqs []int64
+		ids  []string
 		at   int64
 	}
 	var order []string
 	groups := map[string]*group{}
 	for _, e := range entries {
-		if e.Body != nil || !plainID(e.EventID) {
+		if e.Body != nil {
 			if err := t.Enqueue(ctx, e); err != nil {
 				return err
 			}
@@ -144,36 +137,56 @@ func (t *txn) EnqueueBatch(ctx context.Context, entries []*store.QueueEntry) err
 		}
 		g := groups[e.Action]
 		if g == nil {
-			g = &group{list: []byte{'['}, at: e.Enqueued.UnixNano()}
+			g = &group{at: e.Enqueued.UnixNano()}
 			groups[e.Action] = g
 			order = append(order, e.Action)
 		}
-		if g.n > 0 {
-			g.list = append(g.list, ',')
-		}
-		g.list = append(g.list, '[')
-		g.list = strconv.AppendInt(g.list, e.Seq, 10)
-		g.list = append(g.list, ',')
-		g.list = append(g.list, '"')
-		g.list = append(g.list, e.EventID...)
-		g.list = append(g.list, '"')
-		g.list = append(g.list, ']')
-		g.n++
+		g.seqs = append(g.seqs, e.Seq)
+		g.ids = append(g.ids, e.EventID)
 	}
 	for _, action := range order {
 		g := groups[action]
-		g.list = append(g.list, ']')
-		res, err := t.exec(ctx, sqlEnqueueMany, action, g.at, string(g.list))
+		g.seqs, g.ids = sortSeqs(g.seqs, g.ids)
+		n, err := t.enqueueRun(ctx, action, g.seqs, g.ids, g.at)
 		if err != nil {
-			return fmt.Errorf("enqueue %d entries of %s: %w", g.n, action, err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
+		if n > 0 {
 			if _, err := t.exec(ctx, sqlEnqueueStateN, action, n); err != nil {
 				return fmt.Errorf("enqueue %s: state: %w", action, err)
 			}
 		}
 	}
 	return nil
+}
+
+// sortSeqs sorts seqs ascending (ids alongside) and drops duplicates.
+func sortSeqs(seqs []int64, ids []string) ([]int64, []string) {
+	sorted := true
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] <= seqs[i-1] {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return seqs, ids
+	}
+	idx := make([]int, len(seqs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(seqs[a], seqs[b]) })
+	s2, i2 := make([]int64, 0, len(seqs)), make([]string, 0, len(seqs))
+	for _, i := range idx {
+		if len(s2) > 0 && s2[len(s2)-1] == seqs[i] {
+			continue
+		}
+		s2, i2 = append(s2, seqs[i]), append(i2, ids[i])
+	}
+	copy(seqs, s2)
+	copy(ids, i2)
+	return seqs[:len(s2)], ids[:len(i2)]
 }
 
 // SetActionState implements store.QueueTx.
@@ -192,7 +205,7 @@ func (t *txn) DropQueues(ctx context.Context, prefix string) error {
 	if !ok || prefix == "" {
 		return errors.New("drop queues: empty prefix")
 	}
-	for _, q := range []string{`DELETE FROM queue WHERE action >= ? AND action < ?`, `DELETE FROM queue_state WHERE action >= ? AND action < ?`,
+	for _, q := range []string{`DELETE FROM queue WHERE action >= ? AND action < ?`, `DELETE FROM queue_runs WHERE action >= ? AND action < ?`, `DELETE FROM queue_state WHERE action >= ? AND action < ?`,
 		`DELETE FROM dead_letters WHERE action >= ? AND action < ?`} {
 		if _, err := t.exec(ctx, q, prefix, hi); err != nil {
 			return fmt.Errorf("drop queues %s: %w", prefix, err)
@@ -224,25 +237,50 @@ func (t *txn) DeleteDeadLetter(ctx context.Context, id int64) (bool, error) {
 	return n > 0, nil
 }
 
-// Queued implements store.QueueReader.
+// Queued implements store.QueueReader: the head of the row queue and of
+// the runs, merged in seq order, completed from the event log.
 func (db *DB) Queued(ctx context.Context, action string, limit int) ([]*store.QueueEntry, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT q.seq, q.event_id, q.enqueued, COALESCE(e.source, ''), COALESCE(e.resource_id, ''), COALESCE(q.body, e.body)
-		FROM queue q LEFT JOIN events e ON e.seq = q.seq WHERE q.action = ? ORDER BY q.seq LIMIT ?`, action, limit)
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, event_id, enqueued, body FROM queue WHERE action = ? ORDER BY seq LIMIT ?`, action, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read queue %s: %w", action, err)
 	}
-	defer rows.Close()
-	var out []*store.QueueEntry
+	var single []*store.QueueEntry
 	for rows.Next() {
 		e := &store.QueueEntry{Action: action}
 		var enq int64
-		if err := rows.Scan(&e.Seq, &e.EventID, &enq, &e.Source, &e.ResourceID, &e.Body); err != nil {
+		if err := rows.Scan(&e.Seq, &e.EventID, &enq, &e.Body); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("scan queue %s: %w", action, err)
 		}
 		e.Enqueued = fromNano(enq)
-		out = append(out, e)
+		single = append(single, e)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read queue %s: %w", action, err)
+	}
+	runs, err := headRuns(ctx, db.r, action, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*store.QueueEntry, 0, min(limit, len(single)+len(runs)))
+	i, j := 0, 0
+	for len(out) < limit && (i < len(single) || j < len(runs)) {
+		if j == len(runs) || (i < len(single) && single[i].Seq <= runs[j].Seq) {
+			if j < len(runs) && single[i].Seq == runs[j].Seq {
+				j++ // the same entry in both: keep the row's
+			}
+			out = append(out, single[i])
+			i++
+		} else {
+			out = append(out, runs[j])
+			j++
+		}
+	}
+	if err := db.fillEvents(ctx, out); err != nil {
+		return nil, fmt.Errorf("read queue %s: %w", action, err)
+	}
+	return out, nil
 }
 
 // DueActions implements store.QueueReader.
@@ -294,10 +332,15 @@ func (db *DB) ActionStates(ctx context.Context, prefix string) ([]*store.ActionS
 	return out, rows.Err()
 }
 
-// OldestQueued implements store.QueueReader.
+// OldestQueued implements store.QueueReader: the enqueue time of the
+// entry with the lowest seq, in the row queue or the runs.
 func (db *DB) OldestQueued(ctx context.Context, action string) (time.Time, bool, error) {
-	var enq int64
-	err := db.r.QueryRowContext(ctx, `SELECT enqueued FROM queue WHERE action = ? ORDER BY seq LIMIT 1`, action).Scan(&enq)
+	var seq, enq int64
+	err := db.r.QueryRowContext(ctx, `SELECT seq, enqueued FROM (
+			SELECT seq, enqueued FROM (SELECT seq, enqueued FROM queue WHERE action = ? ORDER BY seq LIMIT 1)
+			UNION ALL
+			SELECT first, enqueued FROM (SELECT first, enqueued FROM queue_runs WHERE action = ? ORDER BY first LIMIT 1)
+		) ORDER BY seq LIMIT 1`, action, action).Scan(&seq, &enq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}

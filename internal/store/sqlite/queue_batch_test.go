@@ -39,7 +39,8 @@ func TestEnqueueBatch(t *testing.T) {
 			batch = append(batch, &store.QueueEntry{Action: "a/2", Seq: seq, EventID: fmt.Sprintf("ev-%d", i)})
 		}
 	}
-	// A duplicate, a replayed entry with its own body, an id with a quote.
+	// A duplicate, a replayed entry with its own body, an entry of the
+	// same batch for another action (its id comes from the log).
 	batch = append(batch, &store.QueueEntry{Action: "a/1", Seq: seqs[3], EventID: "ev-3"},
 		&store.QueueEntry{Action: "a/3", Seq: seqs[0], EventID: "ev-0", Body: []byte(`{"replayed":true}`)},
 		&store.QueueEntry{Action: "a/3", Seq: seqs[1], EventID: `odd"id\`})
@@ -75,7 +76,7 @@ func TestEnqueueBatch(t *testing.T) {
 		t.Fatalf("queued seqs %v, want %v", got, seqs)
 	}
 	q3, _ := db.Queued(ctx, "a/3", 10)
-	if len(q3) != 2 || string(q3[0].Body) != `{"replayed":true}` || q3[1].EventID != `odd"id\` {
+	if len(q3) != 2 || string(q3[0].Body) != `{"replayed":true}` || q3[1].EventID != "ev-1" || string(q3[1].Body) != `{"n":1}` {
 		t.Fatalf("a/3 entries: %+v", q3)
 	}
 	// Dequeue many at once, with a duplicate and a seq not queued.

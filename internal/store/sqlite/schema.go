@@ -88,6 +88,17 @@ var migrations = []string{
 	// parent != '' so that the planner can use the partial index.
 	`DROP INDEX resources_parent;
 	CREATE INDEX resources_parent ON resources (kind, parent, key) WHERE parent != '';`,
+	// Queue runs: the entries one batched enqueue makes for one action, in
+	// one row (see queueruns.go).
+	`CREATE TABLE queue_runs (
+		action   TEXT NOT NULL,
+		first    INTEGER NOT NULL,
+		last     INTEGER NOT NULL,
+		n        INTEGER NOT NULL,
+		enqueued INTEGER NOT NULL,
+		seqs     BLOB NOT NULL
+	);
+	CREATE UNIQUE INDEX queue_runs_head ON queue_runs (action, first);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -46,7 +46,15 @@ type DB struct {
 	// written is set by each commit and cleared by the checkpointer, which
 	// stays idle while nothing is written.
 	written atomic.Bool
+	// recent holds the events of the last commits (see recent.go).
+	recent *recent
 }
+
+// Bounds of the in-memory tail of the log.
+const (
+	recentEvents = 4096
+	recentBytes  = 8 << 20
+)
 
 // walSafetyPages is the WAL size (pages) at which the writer checkpoints
 // by itself, should the checkpointer fall behind.
@@ -138,6 +146,12 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	last, err := lastSeq(ctx, w)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.recent = newRecent(last, recentEvents, recentBytes)
 	ck, err := sql.Open("sqlite", dsn())
 	if err != nil {
 		db.Close()
@@ -253,6 +267,8 @@ func (db *DB) commit(batch []*request) {
 				errs[i] = fmt.Errorf("commit: %w", err)
 			}
 		}
+	} else {
+		db.recent.push(t.appended)
 	}
 	for i, req := range batch {
 		req.done <- errs[i]
@@ -279,6 +295,9 @@ func (db *DB) Events(ctx context.Context, after int64, limit int) ([]*store.Even
 	if limit <= 0 {
 		limit = 1000
 	}
+	if evs, ok := db.recent.after(after, limit); ok {
+		return evs, nil
+	}
 	rows, err := db.r.QueryContext(ctx, `SELECT seq, id, source, tenant, subscription, resource_group, resource_id, time, body, extra, target
 		FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
@@ -301,8 +320,12 @@ func (db *DB) Events(ctx context.Context, after int64, limit int) ([]*store.Even
 
 // LastSeq returns the highest sequence number ever assigned.
 func (db *DB) LastSeq(ctx context.Context) (int64, error) {
+	return lastSeq(ctx, db.r)
+}
+
+func lastSeq(ctx context.Context, q querier) (int64, error) {
 	var seq sql.NullInt64
-	err := db.r.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'events'`).Scan(&seq)
+	err := q.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'events'`).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -316,13 +339,22 @@ func (db *DB) LastSeq(ctx context.Context) (int64, error) {
 func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.Update(ctx, func(tx store.Tx) error {
-		res, err := tx.(*txn).tx.ExecContext(shared(ctx), `DELETE FROM events WHERE time < ? AND seq < COALESCE((SELECT MIN(seq) FROM queue), 9223372036854775807)`, before.UnixNano())
+		res, err := tx.(*txn).tx.ExecContext(shared(ctx), `DELETE FROM events WHERE time < ?
+			AND seq < COALESCE((SELECT MIN(seq) FROM queue), 9223372036854775807)
+			AND seq < COALESCE((SELECT MIN(first) FROM queue_runs), 9223372036854775807)`, before.UnixNano())
 		if err != nil {
 			return fmt.Errorf("prune events: %w", err)
 		}
 		n, err = res.RowsAffected()
 		return err
 	})
+	if err == nil && n > 0 {
+		last, lerr := db.LastSeq(ctx)
+		if lerr != nil {
+			return n, lerr
+		}
+		db.recent.reset(last)
+	}
 	return n, err
 }
 

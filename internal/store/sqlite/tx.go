@@ -64,6 +64,9 @@ type txn struct {
 	put, del, event *sql.Stmt
 	// bound holds the prepared queue statements bound to tx.
 	bound map[string]*sql.Stmt
+	// appended are copies of the events appended so far (those of a
+	// rolled-back savepoint removed), handed to db.recent after commit.
+	appended []*store.Event
 }
 
 // stmt binds a prepared statement to the transaction once.
@@ -132,8 +135,17 @@ func (t *txn) AppendEvent(ctx context.Context, ev *store.Event) error {
 	if err != nil {
 		return fmt.Errorf("append event %s: %w", ev.ID, err)
 	}
-	ev.Seq, err = res.LastInsertId()
-	return err
+	if ev.Seq, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("append event %s: %w", ev.ID, err)
+	}
+	held := *ev
+	held.Time = time.Unix(0, ev.Time.UnixNano()).UTC() // as read back from the table
+	held.Body = append([]byte(nil), ev.Body...)
+	if ev.Extra != nil {
+		held.Extra = append([]byte(nil), ev.Extra...)
+	}
+	t.appended = append(t.appended, &held)
+	return nil
 }
 
 // Savepoint runs fn under a savepoint; on error (or panic) its writes are
@@ -145,11 +157,14 @@ func (t *txn) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error
 	if _, err := t.exec(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
+	held := len(t.appended)
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("store: update panicked: %v", v)
 		}
 		if err != nil {
+			clear(t.appended[held:])
+			t.appended = t.appended[:held]
 			if _, rbErr := t.tx.ExecContext(context.Background(), "ROLLBACK TO "+name); rbErr != nil {
 				err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
 			}

@@ -1,0 +1,120 @@
+package sqlite
+
+import (
+	"sort"
+	"sync"
+
+	"sluice/internal/store"
+)
+
+// recent keeps the events of the last commits in memory, in seq order, so
+// that readers following the head of the log (the export engine's matcher
+// and its queue reads) get them without reading SQLite back. It is bounded
+// in events and bytes; what falls out is read from the database.
+//
+// Every committed event with a seq above floor is held: the writer pushes
+// a group's events right after its commit, in seq order (commits are
+// serial), and dropping the oldest raises floor to the dropped seq.
+type recent struct {
+	mu        sync.RWMutex
+	evs       []*store.Event
+	start     int // evs[start:] are live
+	floor     int64
+	bytes     int
+	maxEvents int
+	maxBytes  int
+}
+
+func newRecent(floor int64, maxEvents, maxBytes int) *recent {
+	return &recent{floor: floor, maxEvents: maxEvents, maxBytes: maxBytes}
+}
+
+func eventSize(ev *store.Event) int {
+	return len(ev.Body) + len(ev.Extra) + len(ev.ID) + len(ev.ResourceID) + len(ev.Subscription) + len(ev.ResourceGroup) +
+		len(ev.Tenant) + len(ev.Source) + len(ev.Target) + 96
+}
+
+// push adds the events of one commit (in seq order, all above what it holds).
+func (r *recent) push(evs []*store.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range evs {
+		r.evs = append(r.evs, ev)
+		r.bytes += eventSize(ev)
+	}
+	for len(r.evs)-r.start > r.maxEvents || (r.bytes > r.maxBytes && len(r.evs)-r.start > 0) {
+		old := r.evs[r.start]
+		r.evs[r.start] = nil
+		r.start++
+		r.bytes -= eventSize(old)
+		r.floor = old.Seq
+	}
+	// Compact once half the slice is dead, so it does not grow forever.
+	if r.start > 0 && r.start >= len(r.evs)/2 {
+		n := copy(r.evs, r.evs[r.start:])
+		clear(r.evs[n:])
+		r.evs = r.evs[:n]
+		r.start = 0
+	}
+}
+
+// after returns up to limit events with seq > after, and whether memory
+// could answer (after is not below floor).
+func (r *recent) after(after int64, limit int) ([]*store.Event, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if after < r.floor {
+		return nil, false
+	}
+	live := r.evs[r.start:]
+	i := sort.Search(len(live), func(i int) bool { return live[i].Seq > after })
+	n := min(limit, len(live)-i)
+	out := make([]*store.Event, n)
+	for j := range n {
+		ev := *live[i+j]
+		out[j] = &ev
+	}
+	return out, true
+}
+
+// lookup fills found[k] with the event of seqs[k] (ascending) when it is
+// held; it returns how many it found.
+func (r *recent) lookup(seqs []int64, found []*store.Event) int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	live := r.evs[r.start:]
+	if len(live) == 0 || len(seqs) == 0 {
+		return 0
+	}
+	n := 0
+	i := sort.Search(len(live), func(i int) bool { return live[i].Seq >= seqs[0] })
+	for k, seq := range seqs {
+		for i < len(live) && live[i].Seq < seq {
+			i++
+		}
+		if i == len(live) {
+			break
+		}
+		if live[i].Seq == seq {
+			found[k] = live[i]
+			n++
+		}
+	}
+	return n
+}
+
+// reset forgets every event (after a prune) and treats everything up to
+// last as not held.
+func (r *recent) reset(last int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.evs); n > r.start && r.evs[n-1].Seq > last {
+		last = r.evs[n-1].Seq
+	}
+	clear(r.evs)
+	r.evs, r.start, r.bytes = r.evs[:0], 0, 0
+	r.floor = max(r.floor, last)
+}
