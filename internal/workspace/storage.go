@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -46,208 +44,102 @@ func Schema() *kql.Schema { return schema }
 
 // DB is the database of one workspace: the six Security tables.
 type DB struct {
+	// SQL is the pool queries read through. Writes go through the DB's own
+	// writer connection (Insert, Prune, Optimize).
 	SQL *sql.DB
 	// CustomerID is the workspace's customer id.
 	CustomerID string
 	path       string
 
-	mu      sync.Mutex // one writer at a time
-	inserts map[string]string
+	mu sync.Mutex // one writer at a time; guards what follows
+	w  *sql.DB    // the writer: one connection
+	ck *checkpointer
 }
 
-// sqliteMaxVars bounds the parameters of one statement (SQLite's default
-// SQLITE_MAX_VARIABLE_NUMBER is 32766).
-const sqliteMaxVars = 32766
+// pageSize is the page size of a new workspace database. Exported rows are
+// 2–4 KB: with SQLite's default 4 KB pages a page holds one row and
+// many rows spill into overflow pages.
+var pageSize = 16384
 
-// maxRowsPerInsert bounds the rows of one multi-row INSERT.
-const maxRowsPerInsert = 64
+// writerCacheKiB is the page cache of the writer connection: a batch of
+// rows (1,000 exported rows are about 3 MB with their index entries) fits
+// without SQLite spilling dirty pages into the WAL before the commit.
+var writerCacheKiB = 32 << 10
 
 // OpenDB opens (creating when missing) the database of a workspace at path.
+//
+// The writer connection does not checkpoint the WAL at its commits
+// (wal_autocheckpoint 0): a background goroutine does, on a reader
+// connection, once enough has been written, so that copying the WAL into
+// the database runs on the other core while the writer goes on.
 func OpenDB(path, customerID string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("workspace %s: create directory: %w", customerID, err)
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)"
-	db, err := sql.Open("sqlite", dsn)
+	if err := create(path, customerID); err != nil {
+		return nil, err
+	}
+	base := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)"
+	db, err := sql.Open("sqlite", base)
 	if err != nil {
 		return nil, fmt.Errorf("workspace %s: open database: %w", customerID, err)
 	}
+	w, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(%d)", writerCacheKiB, walAutocheckpoint))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("workspace %s: open database: %w", customerID, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
 	for _, t := range latables.Tables() {
 		for _, stmt := range kql.CreateTable(kql.SQLite, kqlTables[t.Name]) {
-			if _, err := db.Exec(stmt); err != nil {
+			if _, err := w.Exec(stmt); err != nil {
 				db.Close()
+				w.Close()
 				return nil, fmt.Errorf("workspace %s: create table %s: %w", customerID, t.Name, err)
 			}
 		}
 	}
-	return &DB{SQL: db, CustomerID: customerID, path: path, inserts: map[string]string{}}, nil
+	d := &DB{SQL: db, CustomerID: customerID, path: path, w: w}
+	if walAutocheckpoint == 0 {
+		d.ck = startCheckpointer(db)
+	}
+	return d, nil
 }
 
-// Close closes the database.
-func (d *DB) Close() error { return d.SQL.Close() }
-
-// insertSQL returns the INSERT of n rows into table's columns cols
-// (indexes into t.Columns, named by key).
-func (d *DB) insertSQL(t kql.Table, cols []int, key string, n int) string {
-	k := t.Name + "/" + key + "/" + strconv.Itoa(n)
-	if s, ok := d.inserts[k]; ok {
-		return s
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s (", kql.SQLite.Quote(t.Name))
-	for i, c := range cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(kql.SQLite.Quote(t.Columns[c].Name))
-	}
-	b.WriteString(") VALUES ")
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	d.inserts[k] = b.String()
-	return d.inserts[k]
-}
-
-// isDefault reports whether an encoded value equals its column's default
-// (NULL, or the empty string for strings), so that the column can be left
-// out.
-func isDefault(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case string:
-		return x == ""
-	}
-	return false
-}
-
-// Insert writes rows of one table (values in the table's column order, as
-// Go values of latables.Row) in one transaction. TenantId defaults to the
-// customer id and Type to the table name.
-//
-// Rows go in multi-row INSERTs of up to maxRowsPerInsert rows. A column
-// whose values are all its default (NULL, or the empty string) in a chunk
-// is left out of that chunk's INSERT: SQLite fills in the same default
-// without a bound parameter each, and binding is most of the cost of a
-// row (exported rows leave many columns empty).
-func (d *DB) Insert(ctx context.Context, table string, rows [][]any) error {
-	t, ok := kqlTables[table]
-	if !ok {
-		return fmt.Errorf("workspace: no table %q", table)
-	}
-	if len(rows) == 0 {
+// create makes a new, empty database file at path with pageSize pages, in
+// WAL mode (the page size of a database is fixed once it has a table;
+// existing databases keep theirs).
+func create(path, customerID string) error {
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	tenantCol, typeCol := -1, -1
-	for i, c := range t.Columns {
-		switch c.Name {
-		case "TenantId":
-			tenantCol = i
-		case "Type":
-			typeCol = i
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return fmt.Errorf("workspace %s: create database: %w", customerID, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, stmt := range []string{
+		fmt.Sprintf("PRAGMA page_size=%d", pageSize),
+		"PRAGMA journal_mode=WAL",
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			return fmt.Errorf("workspace %s: create database: %w", customerID, err)
 		}
 	}
-	ncol := len(t.Columns)
-	per := min(maxRowsPerInsert, sqliteMaxVars/ncol)
-	enc := make([]any, per*ncol)
-	used := make([]bool, ncol)
-	cols := make([]int, 0, ncol)
-	args := make([]any, 0, per*ncol)
-	key := make([]byte, 0, ncol)
+	return db.Close()
+}
+
+// Close stops the checkpointer and closes the database.
+func (d *DB) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	tx, err := d.SQL.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("workspace: begin: %w", err)
+	if d.ck != nil {
+		d.ck.stop()
+		d.ck = nil
 	}
-	defer tx.Rollback()
-	stmts := map[string]*sql.Stmt{}
-	defer func() {
-		for _, st := range stmts {
-			st.Close()
-		}
-	}()
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(start+per, len(rows))]
-		clear(used)
-		for ri, r := range chunk {
-			if len(r) != ncol {
-				return fmt.Errorf("workspace: %s row %d has %d values, want %d", table, start+ri, len(r), ncol)
-			}
-			for i, c := range t.Columns {
-				v := r[i]
-				if v == nil {
-					switch i {
-					case tenantCol:
-						v = d.CustomerID
-					case typeCol:
-						v = table
-					}
-				}
-				var e any
-				if cj, ok := v.(compactJSON); ok && c.Type == kql.Dynamic {
-					if cj != "null" {
-						e = string(cj)
-					}
-				} else if e, err = kql.SQLite.Encode(c.Type, v); err != nil {
-					return fmt.Errorf("workspace: %s row %d column %s: %w", table, start+ri, c.Name, err)
-				}
-				enc[ri*ncol+i] = e
-				if !used[i] && !isDefault(e) {
-					used[i] = true
-				}
-			}
-		}
-		cols, key = cols[:0], key[:0]
-		for i, u := range used {
-			if u {
-				cols = append(cols, i)
-				key = append(key, '1')
-			} else {
-				key = append(key, '0')
-			}
-		}
-		if len(cols) == 0 { // every value is a default: keep one column
-			cols, key[0] = append(cols, 0), '1'
-		}
-		args = args[:0]
-		for ri := range chunk {
-			for _, c := range cols {
-				args = append(args, enc[ri*ncol+c])
-			}
-		}
-		q := d.insertSQL(t, cols, string(key), len(chunk))
-		if len(chunk) == per {
-			st := stmts[q]
-			if st == nil {
-				if len(stmts) >= 8 { // bound the statements one transaction keeps
-					for k, old := range stmts {
-						old.Close()
-						delete(stmts, k)
-					}
-				}
-				if st, err = tx.PrepareContext(ctx, q); err != nil {
-					return fmt.Errorf("workspace: prepare insert: %w", err)
-				}
-				stmts[q] = st
-			}
-			_, err = st.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, q, args...)
-		}
-		if err != nil {
-			return fmt.Errorf("workspace: insert into %s: %w", table, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("workspace: commit: %w", err)
-	}
-	return nil
+	return errors.Join(d.w.Close(), d.SQL.Close())
 }
 
 // compactJSON is a dynamic value known to be valid, compact JSON: Insert
@@ -280,7 +172,7 @@ func (d *DB) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 	ticks := kql.TimeToTicks(cutoff)
 	var total int64
 	for _, t := range latables.Tables() {
-		res, err := d.SQL.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s < ?", kql.SQLite.Quote(t.Name), kql.SQLite.Quote("TimeGenerated")), ticks)
+		res, err := d.w.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s < ?", kql.SQLite.Quote(t.Name), kql.SQLite.Quote("TimeGenerated")), ticks)
 		if err != nil {
 			return total, fmt.Errorf("workspace: prune %s: %w", t.Name, err)
 		}
@@ -303,7 +195,9 @@ func (d *DB) Count(ctx context.Context, table string) (int, error) {
 // Optimize lets SQLite's planner learn the indexes' selectivity (run after
 // loading many rows).
 func (d *DB) Optimize(ctx context.Context) error {
-	_, err := d.SQL.ExecContext(ctx, "PRAGMA optimize=0x10002")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, err := d.w.ExecContext(ctx, "PRAGMA optimize=0x10002")
 	return err
 }
 
