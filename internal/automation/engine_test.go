@@ -122,7 +122,7 @@ func TestEngineIntegration(t *testing.T) {
 		}
 		eng.Notify()
 		waitFor(t, "the event to be queued", func() bool {
-			q, err := env.Server.Store.Queued(ctx, actionKey, 100)
+			q, err := env.Server.Store.Queued(ctx, actionKey, 0, 100)
 			for _, e := range q {
 				if e.EventID == ev.ID {
 					return err == nil
@@ -136,7 +136,7 @@ func TestEngineIntegration(t *testing.T) {
 		if got := mine(eng.Match(alertEvent(sub, rg, "High"))); len(got) != 0 {
 			t.Errorf("deleted automation matched %d actions", len(got))
 		}
-		if q, err := env.Server.Store.Queued(ctx, actionKey, 10); err != nil || len(q) != 0 {
+		if q, err := env.Server.Store.Queued(ctx, actionKey, 0, 10); err != nil || len(q) != 0 {
 			t.Errorf("queue after delete: %d entries (%v)", len(q), err)
 		}
 		if st, err := env.Server.Store.ActionStates(ctx, key+"/"); err != nil || len(st) != 0 {

@@ -87,8 +87,8 @@ func (o *outsideStore) Count(ctx context.Context, opts store.ListOptions) (n int
 	return
 }
 
-func (o *outsideStore) Queued(ctx context.Context, action string, limit int) (es []*store.QueueEntry, err error) {
-	o.do(func() { es, err = o.st.Queued(detach(ctx), action, limit) })
+func (o *outsideStore) Queued(ctx context.Context, action string, after int64, limit int) (es []*store.QueueEntry, err error) {
+	o.do(func() { es, err = o.st.Queued(detach(ctx), action, after, limit) })
 	return
 }
 

@@ -777,6 +777,10 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 		return true
 	}
 	defer settle()
+	// sent is the last seq of the batch whose outcome is being recorded:
+	// the next store read starts after it, without waiting for that
+	// commit.
+	var sent int64
 	for round := 0; round < maxRounds; round++ {
 		if round > 0 {
 			// The automation may have changed or gone meanwhile.
@@ -786,13 +790,15 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 		}
 		entries, t, ok := e.hot.take(key, e.opts.BatchSize)
 		if !ok {
-			// The store's queue still holds the batch being recorded.
-			if !settle() {
-				return
+			// The store's queue still holds the batch being recorded
+			// (if any): read after it.
+			after := int64(0)
+			if recording != nil {
+				after = sent
 			}
 			m := e.hot.mark(key)
 			var err error
-			entries, err = e.store.Queued(ctx, key, e.opts.BatchSize)
+			entries, err = e.store.Queued(ctx, key, after, e.opts.BatchSize)
 			e.hot.read(key, m, entries, err == nil && len(entries) < e.opts.BatchSize)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -832,6 +838,7 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 			}
 			return
 		}
+		sent = entries[len(entries)-1].Seq
 		done := make(chan error, 1)
 		go func(a *Action) {
 			// Delivered: the outcome is recorded once the entries are

@@ -29,9 +29,9 @@ type countingStore struct {
 	queued atomic.Int64
 }
 
-func (c *countingStore) Queued(ctx context.Context, action string, limit int) ([]*store.QueueEntry, error) {
+func (c *countingStore) Queued(ctx context.Context, action string, after int64, limit int) ([]*store.QueueEntry, error) {
 	c.queued.Add(1)
-	return c.Store.Queued(ctx, action, limit)
+	return c.Store.Queued(ctx, action, after, limit)
 }
 
 // TestHandOverKeepsOrderThroughBurstsAndFailures drives one action through

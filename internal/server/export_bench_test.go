@@ -1,12 +1,16 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -70,6 +74,45 @@ func BenchmarkExportEndToEnd(b *testing.B) {
 		putAutomation(b, env, "BenchKafka", map[string]any{"actionType": "EventHub", "connectionString": cs,
 			"eventHubResourceId": "/subscriptions/" + sinkSub + "/resourceGroups/" + sinkRG + "/providers/Microsoft.EventHub/namespaces/local/eventhubs/exports"})
 		runExportBench(b, env, "BenchKafka")
+	})
+	// Ten Webhook automations take every event (NDJSON batches over
+	// HTTPS to one receiver that counts lines): the fan-out case, b.N
+	// counting deliveries.
+	b.Run("webhook-fanout", func(b *testing.B) {
+		var lines atomic.Int64
+		ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			lines.Add(int64(bytes.Count(body, []byte("\n"))))
+		}))
+		defer ts.Close()
+		env := servertest.New(b, func(c *config.Config) { c.Export.BatchSize = 1000 }, trustCertificate(b, ts))
+		for _, p := range []string{"/subscriptions/" + sinkSub + "?api-version=2022-12-01", "/subscriptions/" + sinkSub + "/resourcegroups/" + sinkRG + "?api-version=2021-04-01"} {
+			if resp, out := env.Do(http.MethodPut, p, env.Token, `{"displayName":"bench","location":"westeurope"}`); resp.StatusCode/100 != 2 {
+				b.Fatalf("PUT %s: %d %s", p, resp.StatusCode, out)
+			}
+		}
+		const fanout = 10
+		for i := range fanout {
+			putAutomation(b, env, fmt.Sprintf("BenchHook%d", i), map[string]any{"actionType": "Webhook", "uri": ts.URL + "/hook", "signingKey": "bench-signing-key-0123456789", "batch": true, "maxEvents": 1000})
+		}
+		events := max(b.N/fanout, 1)
+		cpu0 := processCPU()
+		b.ResetTimer()
+		benchEvents(b, env, 0, events)
+		deadline := time.Now().Add(5 * time.Minute)
+		for lines.Load() < int64(events*fanout) {
+			if time.Now().After(deadline) {
+				b.Fatalf("delivered %d of %d events", lines.Load(), events*fanout)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(events*fanout)/b.Elapsed().Seconds(), "deliveries/s")
+		b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(events*fanout), "cpu-µs/delivery")
 	})
 	b.Run("amqp", func(b *testing.B) {
 		hub := amqptest.Start(b, amqptest.Options{Hub: "exports", Retain: 1000})

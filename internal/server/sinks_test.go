@@ -455,7 +455,7 @@ func (w *webhookReceiver) snapshot() (bodies [][]byte, types, counts []string, b
 
 // trustCertificate writes the certificate of an httptest TLS server to a
 // PEM file for config.Export.CABundle.
-func trustCertificate(t *testing.T, ts *httptest.Server) func(*config.Config) {
+func trustCertificate(t testing.TB, ts *httptest.Server) func(*config.Config) {
 	t.Helper()
 	bundle := filepath.Join(t.TempDir(), "receiver.pem")
 	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o600); err != nil {

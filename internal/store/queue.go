@@ -68,9 +68,9 @@ type QueueTx interface {
 
 // QueueReader reads queues and dead letters.
 type QueueReader interface {
-	// Queued returns up to limit entries of an action in Seq order, with
-	// the event bodies.
-	Queued(ctx context.Context, action string, limit int) ([]*QueueEntry, error)
+	// Queued returns up to limit entries of an action with Seq > after,
+	// in Seq order, with the event bodies.
+	Queued(ctx context.Context, action string, after int64, limit int) ([]*QueueEntry, error)
 	// DueActions lists actions with queued entries whose NextAttempt is not
 	// after now.
 	DueActions(ctx context.Context, now time.Time, limit int) ([]string, error)

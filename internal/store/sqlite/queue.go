@@ -237,10 +237,10 @@ func (t *txn) DeleteDeadLetter(ctx context.Context, id int64) (bool, error) {
 	return n > 0, nil
 }
 
-// Queued implements store.QueueReader: the head of the row queue and of
-// the runs, merged in seq order, completed from the event log.
-func (db *DB) Queued(ctx context.Context, action string, limit int) ([]*store.QueueEntry, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT seq, event_id, enqueued, body FROM queue WHERE action = ? ORDER BY seq LIMIT ?`, action, limit)
+// Queued implements store.QueueReader: the head (after a seq) of the row
+// queue and of the runs, merged in seq order, completed from the event log.
+func (db *DB) Queued(ctx context.Context, action string, after int64, limit int) ([]*store.QueueEntry, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, event_id, enqueued, body FROM queue WHERE action = ? AND seq > ? ORDER BY seq LIMIT ?`, action, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read queue %s: %w", action, err)
 	}
@@ -259,7 +259,7 @@ func (db *DB) Queued(ctx context.Context, action string, limit int) ([]*store.Qu
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read queue %s: %w", action, err)
 	}
-	runs, err := headRuns(ctx, db.r, action, limit)
+	runs, err := headRuns(ctx, db.r, action, after, limit)
 	if err != nil {
 		return nil, err
 	}

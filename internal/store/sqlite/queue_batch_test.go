@@ -61,7 +61,7 @@ func TestEnqueueBatch(t *testing.T) {
 			t.Errorf("depth of %s = %d, want %d", st.Action, st.Depth, want[st.Action])
 		}
 	}
-	q, err := db.Queued(ctx, "a/1", 100)
+	q, err := db.Queued(ctx, "a/1", 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestEnqueueBatch(t *testing.T) {
 	if !slices.Equal(got, seqs) {
 		t.Fatalf("queued seqs %v, want %v", got, seqs)
 	}
-	q3, _ := db.Queued(ctx, "a/3", 10)
+	q3, _ := db.Queued(ctx, "a/3", 0, 10)
 	if len(q3) != 2 || string(q3[0].Body) != `{"replayed":true}` || q3[1].EventID != "ev-1" || string(q3[1].Body) != `{"n":1}` {
 		t.Fatalf("a/3 entries: %+v", q3)
 	}
@@ -86,7 +86,7 @@ func TestEnqueueBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, _ = db.Queued(ctx, "a/1", 100)
+	q, _ = db.Queued(ctx, "a/1", 0, 100)
 	if len(q) != 7 || q[0].Seq != seqs[3] {
 		t.Fatalf("after dequeue: %d entries, first %d", len(q), q[0].Seq)
 	}

@@ -171,9 +171,10 @@ func (t *txn) dequeueRuns(ctx context.Context, action string, seqs []int64) (int
 	return removed, nil
 }
 
-// headRuns reads the first entries of an action's runs, up to limit.
-func headRuns(ctx context.Context, q querier, action string, limit int) ([]*store.QueueEntry, error) {
-	rows, err := q.QueryContext(ctx, `SELECT first, enqueued, seqs FROM queue_runs WHERE action = ? ORDER BY first`, action)
+// headRuns reads the first entries after a seq of an action's runs, up to
+// limit.
+func headRuns(ctx context.Context, q querier, action string, after int64, limit int) ([]*store.QueueEntry, error) {
+	rows, err := q.QueryContext(ctx, `SELECT first, enqueued, seqs FROM queue_runs WHERE action = ? AND last > ? ORDER BY first`, action, after)
 	if err != nil {
 		return nil, fmt.Errorf("read queue %s: %w", action, err)
 	}
@@ -193,6 +194,9 @@ func headRuns(ctx context.Context, q querier, action string, limit int) ([]*stor
 		for _, s := range seqs {
 			if len(out) == limit {
 				break
+			}
+			if s <= after {
+				continue
 			}
 			out = append(out, &store.QueueEntry{Action: action, Seq: s, Enqueued: at})
 		}
@@ -214,6 +218,17 @@ func (db *DB) fillEvents(ctx context.Context, entries []*store.QueueEntry) error
 	found := make([]*store.Event, len(entries))
 	n := db.recent.lookup(seqs, found)
 	if n < len(entries) {
+		n += db.cache.lookup(seqs, found)
+	}
+	if n < len(entries) {
+		// One reader at a time reads back from the table: actions
+		// catching up side by side wait for the first one's read and
+		// find its events in the cache.
+		db.fillMu.Lock()
+		defer db.fillMu.Unlock()
+		n += db.cache.lookup(seqs, found)
+	}
+	if n < len(entries) {
 		var missing []int64
 		for i, ev := range found {
 			if ev == nil {
@@ -224,6 +239,7 @@ func (db *DB) fillEvents(ctx context.Context, entries []*store.QueueEntry) error
 		if err != nil {
 			return err
 		}
+		db.cache.add(byseq)
 		for i, ev := range found {
 			if ev == nil {
 				found[i] = byseq[seqs[i]]

@@ -40,7 +40,7 @@ func batchOf(action string, seqs []int64, at time.Time) []*store.QueueEntry {
 
 func queuedSeqs(t *testing.T, db *DB, action string) []int64 {
 	t.Helper()
-	q, err := db.Queued(context.Background(), action, 1000)
+	q, err := db.Queued(context.Background(), action, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +107,17 @@ func TestQueueRuns(t *testing.T) {
 	if d := depthOf(t, db, "x/0"); d != int64(len(want)) {
 		t.Fatalf("depth %d, want %d", d, len(want))
 	}
-	q, _ := db.Queued(ctx, "x/0", 4)
+	q, _ := db.Queued(ctx, "x/0", 0, 4)
 	if len(q) != 4 || q[3].Seq != a[5] || string(q[3].Body) != `{"replayed":1}` || string(q[0].Body) != `{"a":0}` {
 		t.Fatalf("head of 4: %+v", q)
+	}
+	// Reading after a seq (the batch being recorded) skips it, across
+	// rows and runs.
+	for _, k := range []int{0, 3, 9, len(want) - 2} {
+		q, err := db.Queued(ctx, "x/0", want[k], 5)
+		if err != nil || len(q) == 0 || q[0].Seq != want[k+1] || len(q) != min(5, len(want)-k-1) {
+			t.Fatalf("Queued after %d: %d entries (%v), want from %d", want[k], len(q), err, want[k+1])
+		}
 	}
 	// The same batch again (a matcher that matched again) adds nothing.
 	update(func(tx *txn) error { return tx.EnqueueBatch(ctx, batchOf("x/0", b, t0)) })

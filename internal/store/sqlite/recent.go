@@ -118,3 +118,71 @@ func (r *recent) reset(last int64) {
 	r.evs, r.start, r.bytes = r.evs[:0], 0, 0
 	r.floor = max(r.floor, last)
 }
+
+// readCache keeps events read back from the database for queue reads, so
+// that several actions catching up over the same part of the log (a
+// backlog after an outage, a fan-out slower than ingestion) read each
+// event from SQLite once rather than once per action. It is bounded in
+// bytes and evicts in insertion order.
+type readCache struct {
+	mu       sync.Mutex
+	bySeq    map[int64]*store.Event
+	order    []int64
+	head     int
+	bytes    int
+	maxBytes int
+}
+
+func newReadCache(maxBytes int) *readCache {
+	return &readCache{bySeq: map[int64]*store.Event{}, maxBytes: maxBytes}
+}
+
+// lookup fills found[k] for the seqs it holds that found lacks and
+// returns how many it filled.
+func (c *readCache) lookup(seqs []int64, found []*store.Event) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for k, s := range seqs {
+		if found[k] != nil {
+			continue
+		}
+		if ev, ok := c.bySeq[s]; ok {
+			found[k] = ev
+			n++
+		}
+	}
+	return n
+}
+
+func (c *readCache) add(evs map[int64]*store.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for s, ev := range evs {
+		if _, ok := c.bySeq[s]; ok {
+			continue
+		}
+		c.bySeq[s] = ev
+		c.order = append(c.order, s)
+		c.bytes += eventSize(ev)
+	}
+	for c.bytes > c.maxBytes && c.head < len(c.order) {
+		s := c.order[c.head]
+		c.head++
+		if ev, ok := c.bySeq[s]; ok {
+			c.bytes -= eventSize(ev)
+			delete(c.bySeq, s)
+		}
+	}
+	if c.head > 0 && c.head >= len(c.order)/2 {
+		c.order = append(c.order[:0], c.order[c.head:]...)
+		c.head = 0
+	}
+}
+
+func (c *readCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.bySeq)
+	c.order, c.head, c.bytes = c.order[:0], 0, 0
+}

@@ -46,14 +46,18 @@ type DB struct {
 	// written is set by each commit and cleared by the checkpointer, which
 	// stays idle while nothing is written.
 	written atomic.Bool
-	// recent holds the events of the last commits (see recent.go).
+	// recent holds the events of the last commits, cache events read
+	// back for queues (see recent.go).
 	recent *recent
+	cache  *readCache
+	fillMu sync.Mutex
 }
 
 // Bounds of the in-memory tail of the log.
 const (
 	recentEvents = 4096
 	recentBytes  = 8 << 20
+	cacheBytes   = 16 << 20
 )
 
 // walSafetyPages is the WAL size (pages) at which the writer checkpoints
@@ -152,6 +156,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db.recent = newRecent(last, recentEvents, recentBytes)
+	db.cache = newReadCache(cacheBytes)
 	ck, err := sql.Open("sqlite", dsn())
 	if err != nil {
 		db.Close()
@@ -354,6 +359,7 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) 
 			return n, lerr
 		}
 		db.recent.reset(last)
+		db.cache.reset()
 	}
 	return n, err
 }

@@ -68,7 +68,7 @@ func testQueues(t *testing.T, s store.Store) {
 	enqueue(t, s, "a/actions/0", seqs[3], seqs[0], seqs[1], seqs[2], seqs[4])
 	enqueue(t, s, "a/actions/0", seqs[0]) // again: ignored
 	enqueue(t, s, "b/actions/0", seqs[1])
-	q, err := s.Queued(ctx, "a/actions/0", 3)
+	q, err := s.Queued(ctx, "a/actions/0", 0, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
