@@ -3,7 +3,6 @@ package workspace
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -51,9 +50,10 @@ type DB struct {
 	CustomerID string
 	path       string
 
-	mu sync.Mutex // one writer at a time; guards what follows
-	w  *sql.DB    // the writer: one connection
-	ck *checkpointer
+	mu    sync.Mutex // one writer at a time; guards what follows
+	w     *sql.DB    // the writer: one connection
+	ck    *checkpointer
+	stmts stmtCache // the writer connection's prepared INSERTs
 }
 
 // pageSize is the page size of a new workspace database. Exported rows are
@@ -139,29 +139,19 @@ func (d *DB) Close() error {
 		d.ck.stop()
 		d.ck = nil
 	}
+	d.stmts.reset(nil)
 	return errors.Join(d.w.Close(), d.SQL.Close())
 }
 
-// compactJSON is a dynamic value known to be valid, compact JSON: Insert
-// stores it without validating and compacting it again.
-type compactJSON string
-
 // WriteRows implements the workspace sink's Writer (sink/workspace). The
 // rows come from latables.Build, whose dynamic values (json.RawMessage)
-// are validated and compacted already.
+// are validated and compacted already: they are stored as they are.
 func (d *DB) WriteRows(ctx context.Context, table *latables.Table, rows []*latables.Row) error {
 	vals := make([][]any, len(rows))
 	for i, r := range rows {
-		v := make([]any, len(r.Values))
-		for j, x := range r.Values {
-			if raw, ok := x.(json.RawMessage); ok {
-				x = compactJSON(raw)
-			}
-			v[j] = x
-		}
-		vals[i] = v
+		vals[i] = r.Values
 	}
-	return d.Insert(ctx, table.Name, vals)
+	return d.insert(ctx, table.Name, vals, true)
 }
 
 // Prune removes the rows whose TimeGenerated is before cutoff and returns
