@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 )
 
@@ -61,7 +62,18 @@ func main() {
 	flag.BoolVar(&o.kill, "kill", false, "SIGKILL the server halfway through ingestion, restart it and check nothing is lost")
 	flag.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Minute, "how long to wait for every delivery")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
+	cpuProfile := flag.String("cpuprofile", "", "write the harness's own CPU profile to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if o.duration > 0 {
 		if o.rate <= 0 {
 			log.Fatal("-duration needs -rate")
@@ -74,6 +86,7 @@ func main() {
 	}
 	res.print(os.Stdout, o)
 	if res.lost > 0 {
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

@@ -128,14 +128,12 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	docs := make([]string, len(bodies))
 	for i, b := range bodies {
-		var doc struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal(b, &doc); err != nil || doc.ID == "" {
+		id, err := topLevelID(b)
+		if err != nil || id == "" {
 			http.Error(w, "not an event", http.StatusBadRequest)
 			return
 		}
-		docs[i] = doc.ID
+		docs[i] = id
 	}
 	r.mu.Lock()
 	for i, id := range docs {
@@ -179,4 +177,49 @@ func lowerASCII(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// topLevelID returns the top-level "id" string of a JSON object without
+// decoding the rest: the receiver shares the machine's cores with the
+// server it measures, so it only scans bytes (strings with escapes, depth)
+// and unquotes the one value it needs.
+func topLevelID(b []byte) (string, error) {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			end := i + 1
+			for end < len(b) && b[end] != '"' {
+				if b[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(b) {
+				return "", fmt.Errorf("unterminated string")
+			}
+			key := b[i+1 : end]
+			i = end
+			if depth != 1 || string(key) != "id" {
+				continue
+			}
+			j := end + 1
+			for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
+				j++
+			}
+			if j >= len(b) || b[j] != ':' {
+				continue // "id" as a value, not a key
+			}
+			var id string
+			if err := json.NewDecoder(bytes.NewReader(b[j+1:])).Decode(&id); err != nil {
+				return "", fmt.Errorf("id: %w", err)
+			}
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("no top-level id")
 }

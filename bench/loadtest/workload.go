@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -153,7 +154,7 @@ func (w *workload) run() (*result, error) {
 		interval = time.Duration(float64(time.Second) * float64(o.batch) / float64(o.rate))
 	}
 	next := time.Now()
-	rssBefore, cpuBefore := w.srv.rss(), w.srv.cpu()
+	rssBefore, cpuBefore, selfBefore := w.srv.rss(), w.srv.cpu(), selfCPU()
 	for first := 0; first < o.records; first += o.batch {
 		if first == killAt {
 			restarting.Store(true)
@@ -189,6 +190,7 @@ func (w *workload) run() (*result, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	res.cpu = w.srv.cpu() - cpuBefore
+	res.selfCPU = selfCPU() - selfBefore
 	res.rssAfter = w.srv.rss()
 	res.peakRSS = w.srv.peak()
 	var lat []time.Duration
@@ -291,8 +293,9 @@ type result struct {
 	ingestRate         float64
 	deliverRate        float64
 	p50, p95, p99, max time.Duration
-	// cpu is the server's user and system CPU time over the run.
-	cpu                 time.Duration
+	// cpu is the server's user and system CPU time over the run; selfCPU
+	// the harness's own (its clients and receiver share the cores).
+	cpu, selfCPU        time.Duration
 	rssBefore, rssAfter int64
 	peakRSS             int64
 }
@@ -307,7 +310,17 @@ func (r *result) print(out io.Writer, o options) {
 	if r.records > 0 && r.delivered > 0 {
 		fmt.Fprintf(out, "server CPU: %.1f s (%.0f µs per record ingested and delivered to %d actions, %.0f µs per delivered event)\n",
 			r.cpu.Seconds(), float64(r.cpu.Microseconds())/float64(r.records), o.automations, float64(r.cpu.Microseconds())/float64(r.delivered))
+		fmt.Fprintf(out, "harness CPU: %.1f s (its ingestion clients and receiver, on the same cores)\n", r.selfCPU.Seconds())
 	}
 	fmt.Fprintf(out, "memory:     peak RSS %d MiB (before %d MiB, after %d MiB)\n", r.peakRSS>>20, r.rssBefore>>20, r.rssAfter>>20)
 	fmt.Fprintf(out, "lost:       %d\n", r.lost)
+}
+
+// selfCPU is the harness process's user and system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
