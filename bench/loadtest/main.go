@@ -42,6 +42,8 @@ type options struct {
 	kill         bool
 	drainTimeout time.Duration
 	keep         bool
+	// serverProfile is passed to serve --cpuprofile.
+	serverProfile string
 }
 
 func main() {
@@ -63,6 +65,7 @@ func main() {
 	flag.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Minute, "how long to wait for every delivery")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	cpuProfile := flag.String("cpuprofile", "", "write the harness's own CPU profile to this file")
+	flag.StringVar(&o.serverProfile, "server-cpuprofile", "", "have the server write its CPU profile to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -130,6 +133,9 @@ func run(o options) (*result, error) {
 	}
 	defer rcv.close()
 	srv, err := newSluice(o.binary, dir, rcv.caFile)
+	if err == nil && o.serverProfile != "" {
+		srv.args = append(srv.args, "--cpuprofile", o.serverProfile)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,8 @@ import (
 
 // sluice is one run of the server binary under test.
 type sluice struct {
+	// args are extra serve flags (e.g. --cpuprofile).
+	args                []string
 	binary, dir, config string
 	addr                string
 	cmd                 *exec.Cmd
@@ -52,7 +54,7 @@ store:
   synchronous: NORMAL
 export:
   caBundle: %s
-  workers: 16
+  workers: 32
   batchSize: 500
 `, data, addr, caBundle)
 	path := filepath.Join(dir, "sluice.yaml")
@@ -64,7 +66,7 @@ export:
 
 // start runs the server and waits for its ready line.
 func (s *sluice) start() error {
-	s.cmd = exec.Command(s.binary, "serve", "--config", s.config)
+	s.cmd = exec.Command(s.binary, append([]string{"serve", "--config", s.config}, s.args...)...)
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
 		return err

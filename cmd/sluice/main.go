@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -88,6 +89,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	logLevel := fs.String("log-level", def.LogLevel, "log level: debug, info, warn or error")
 	demo := fs.Bool("demo", false, "seed a demo estate at first start")
 	publicURL := fs.String("public-url", "", "external base URL, if not https://<addr>")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (diagnostics)")
 	var hosts stringList
 	fs.Var(&hosts, "hostname", "extra host name for the generated certificate (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -130,6 +132,17 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -724,7 +724,7 @@ func (e *Engine) release(key string) {
 
 // maxRounds bounds the batches one action sends before it gives its
 // worker slot back (fairness between actions).
-const maxRounds = 32
+const maxRounds = 8
 
 // deliverAction sends batches of an action's queue and records the
 // outcomes: from memory while its hot queue is valid, from the store
