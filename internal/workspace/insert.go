@@ -20,6 +20,9 @@ const chunkRows = 64
 // rowsPerStmt is how many rows one INSERT statement writes.
 var rowsPerStmt = 64
 
+// pipeline says whether a batch is encoded on a goroutine of its own.
+var pipeline = true
+
 // sqliteMaxVars bounds the parameters of one statement (SQLite's default
 // SQLITE_MAX_VARIABLE_NUMBER is 32766).
 const sqliteMaxVars = 32766
@@ -129,8 +132,72 @@ func (in *inserter) encode(i int, v any) (driver.Value, error) {
 	return kql.SQLite.Encode(col.Type, v)
 }
 
+// chunk is the encoded values of up to chunkRows rows.
+type chunk struct {
+	start   int            // index of the first row
+	n       int            // rows
+	enc     []driver.Value // n rows of len(t.Columns) values
+	cols    []int          // the columns written
+	key     string         // cols as a mask of '0' and '1'
+	written int64          // bytes of the values written
+	err     error
+}
+
+// encodeChunk encodes rows (starting at row start of the batch) into c.
+func (in *inserter) encodeChunk(c *chunk, start int, rows [][]any) {
+	t := in.t
+	ncol := len(t.Columns)
+	c.start, c.n, c.written, c.err = start, len(rows), 0, nil
+	if cap(c.enc) < len(rows)*ncol {
+		c.enc = make([]driver.Value, chunkRows*ncol)
+	}
+	c.enc = c.enc[:len(rows)*ncol]
+	used := make([]bool, ncol)
+	for ri, r := range rows {
+		if len(r) != ncol {
+			c.err = fmt.Errorf("workspace: %s row %d has %d values, want %d", t.Name, start+ri, len(r), ncol)
+			return
+		}
+		for i, v := range r {
+			e, err := in.encode(i, v)
+			if err != nil {
+				c.err = fmt.Errorf("workspace: %s row %d column %s: %w", t.Name, start+ri, t.Columns[i].Name, err)
+				return
+			}
+			switch x := e.(type) {
+			case nil:
+			case string:
+				if x != "" {
+					used[i] = true
+					c.written += int64(len(x))
+				}
+			default:
+				used[i] = true
+				c.written += 8
+			}
+			c.enc[ri*ncol+i] = e
+		}
+	}
+	c.cols = c.cols[:0]
+	key := make([]byte, ncol)
+	for i, u := range used {
+		key[i] = '0'
+		if u {
+			c.cols = append(c.cols, i)
+			key[i] = '1'
+		}
+	}
+	if len(c.cols) == 0 { // every value is a default: keep one column
+		c.cols, key[0] = append(c.cols, 0), '1'
+	}
+	c.key = string(key)
+}
+
 // run writes rows in one transaction and returns the bytes of the values
-// it bound.
+// it bound. A batch of more than one chunk is encoded on a goroutine of
+// its own, a chunk ahead of the statements binding and inserting the
+// previous one (the writer's connection is the bottleneck; the other core
+// has time).
 func (in *inserter) run(ctx context.Context, c rawConn, rows [][]any) (int64, error) {
 	bg := context.Background()
 	tx, err := c.BeginTx(bg, driver.TxOptions{})
@@ -143,77 +210,87 @@ func (in *inserter) run(ctx context.Context, c rawConn, rows [][]any) (int64, er
 			tx.Rollback()
 		}
 	}()
-	t := in.t
-	ncol := len(t.Columns)
+	ncol := len(in.t.Columns)
 	per := max(1, min(rowsPerStmt, sqliteMaxVars/ncol))
-	enc := make([]driver.Value, chunkRows*ncol)
-	used := make([]bool, ncol)
-	cols := make([]int, 0, ncol)
-	key := make([]byte, 0, ncol)
 	args := make([]driver.NamedValue, 0, per*ncol)
 	var written int64
-	for start := 0; start < len(rows); start += chunkRows {
-		if err := ctx.Err(); err != nil {
-			return 0, err
+	write := func(ch *chunk) error {
+		if ch.err != nil {
+			return ch.err
 		}
-		chunk := rows[start:min(start+chunkRows, len(rows))]
-		clear(used)
-		for ri, r := range chunk {
-			if len(r) != ncol {
-				return 0, fmt.Errorf("workspace: %s row %d has %d values, want %d", t.Name, start+ri, len(r), ncol)
-			}
-			for i, v := range r {
-				e, err := in.encode(i, v)
-				if err != nil {
-					return 0, fmt.Errorf("workspace: %s row %d column %s: %w", t.Name, start+ri, t.Columns[i].Name, err)
-				}
-				switch x := e.(type) {
-				case nil:
-				case string:
-					if x != "" {
-						used[i] = true
-						written += int64(len(x))
-					}
-				default:
-					used[i] = true
-					written += 8
-				}
-				enc[ri*ncol+i] = e
-			}
-		}
-		cols, key = cols[:0], key[:0]
-		for i, u := range used {
-			if u {
-				cols = append(cols, i)
-				key = append(key, '1')
-			} else {
-				key = append(key, '0')
-			}
-		}
-		if len(cols) == 0 { // every value is a default: keep one column
-			cols, key[0] = append(cols, 0), '1'
-		}
-		for r0 := 0; r0 < len(chunk); {
+		for r0 := 0; r0 < ch.n; {
 			// Statements of a power of two rows: a few shapes serve every
 			// batch size, so the cache keeps them prepared.
 			n := 1
-			for n*2 <= min(per, len(chunk)-r0) {
+			for n*2 <= min(per, ch.n-r0) {
 				n *= 2
 			}
-			st, err := in.d.stmts.get(c, t, cols, string(key), n)
+			st, err := in.d.stmts.get(c, in.t, ch.cols, ch.key, n)
 			if err != nil {
-				return 0, err
+				return err
 			}
 			args = args[:0]
 			for ri := r0; ri < r0+n; ri++ {
-				for _, ci := range cols {
-					args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: enc[ri*ncol+ci]})
+				for _, ci := range ch.cols {
+					args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: ch.enc[ri*ncol+ci]})
 				}
 			}
 			if _, err := st.ExecContext(bg, args); err != nil {
-				return 0, fmt.Errorf("workspace: insert into %s: %w", t.Name, err)
+				return fmt.Errorf("workspace: insert into %s: %w", in.t.Name, err)
 			}
 			r0 += n
+		}
+		written += ch.written
+		return nil
+	}
+	if len(rows) <= chunkRows || !pipeline {
+		var ch chunk
+		for start := 0; start < len(rows); start += chunkRows {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+			in.encodeChunk(&ch, start, rows[start:min(start+chunkRows, len(rows))])
+			if err := write(&ch); err != nil {
+				return 0, err
+			}
+		}
+	} else {
+		// Three buffers: one being written, one encoded and waiting, one
+		// being encoded.
+		ready, free, stop := make(chan *chunk, 2), make(chan *chunk, 3), make(chan struct{})
+		for range 3 {
+			free <- new(chunk)
+		}
+		go func() {
+			defer close(ready)
+			for start := 0; start < len(rows); start += chunkRows {
+				var ch *chunk
+				select {
+				case ch = <-free:
+				case <-stop:
+					return
+				}
+				in.encodeChunk(ch, start, rows[start:min(start+chunkRows, len(rows))])
+				ready <- ch
+				if ch.err != nil {
+					return
+				}
+			}
+		}()
+		var werr error
+		for ch := range ready {
+			if werr == nil {
+				if werr = ctx.Err(); werr == nil {
+					werr = write(ch)
+				}
+				if werr != nil {
+					close(stop)
+				}
+			}
+			free <- ch
+		}
+		if werr != nil {
+			return 0, werr
 		}
 	}
 	done = true

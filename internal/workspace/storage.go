@@ -59,7 +59,7 @@ type DB struct {
 // pageSize is the page size of a new workspace database. Exported rows are
 // 2–4 KB: with SQLite's default 4 KB pages a page holds one row and
 // many rows spill into overflow pages.
-var pageSize = 16384
+var pageSize = 32 << 10
 
 // writerCacheKiB is the page cache of the writer connection: a batch of
 // rows (1,000 exported rows are about 3 MB with their index entries) fits
