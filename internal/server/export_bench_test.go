@@ -126,7 +126,7 @@ func BenchmarkExportEndToEnd(b *testing.B) {
 // benchEnv starts a server without the demo (whose simulation would add
 // events) and registers the subscription and resource group.
 func benchEnv(b *testing.B) *servertest.Env {
-	env := servertest.New(b, func(c *config.Config) { c.Export.BatchSize = 1000 })
+	env := servertest.New(b, func(c *config.Config) { c.Export.BatchSize = benchBatch })
 	sub := "/subscriptions/" + sinkSub + "?api-version=2022-12-01"
 	if resp, out := env.Do(http.MethodPut, sub, env.Token, `{"displayName":"bench"}`); resp.StatusCode/100 != 2 {
 		b.Fatalf("PUT %s: %d %s", sub, resp.StatusCode, out)
@@ -176,3 +176,6 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// benchBatch is the export batch size of the end-to-end benchmarks.
+var benchBatch = 1000

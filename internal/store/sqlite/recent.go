@@ -158,14 +158,34 @@ func (c *readCache) lookup(seqs []int64, found []*store.Event) int {
 func (c *readCache) add(evs map[int64]*store.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for s, ev := range evs {
-		if _, ok := c.bySeq[s]; ok {
-			continue
-		}
-		c.bySeq[s] = ev
-		c.order = append(c.order, s)
-		c.bytes += eventSize(ev)
+	for _, ev := range evs {
+		c.put(ev)
 	}
+	c.evict()
+}
+
+// addList keeps events read in seq order. Each is copied: the caller may
+// change the one it got.
+func (c *readCache) addList(evs []*store.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ev := range evs {
+		held := *ev
+		c.put(&held)
+	}
+	c.evict()
+}
+
+func (c *readCache) put(ev *store.Event) {
+	if _, ok := c.bySeq[ev.Seq]; ok {
+		return
+	}
+	c.bySeq[ev.Seq] = ev
+	c.order = append(c.order, ev.Seq)
+	c.bytes += eventSize(ev)
+}
+
+func (c *readCache) evict() {
 	for c.bytes > c.maxBytes && c.head < len(c.order) {
 		s := c.order[c.head]
 		c.head++

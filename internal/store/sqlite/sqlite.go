@@ -320,7 +320,13 @@ func (db *DB) Events(ctx context.Context, after int64, limit int) ([]*store.Even
 		ev.Time = time.Unix(0, ts).UTC()
 		out = append(out, ev)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	// The reader following the log (the export matcher) is followed by
+	// queue reads of the same events: keep them for those.
+	db.cache.addList(out)
+	return out, nil
 }
 
 // LastSeq returns the highest sequence number ever assigned.
