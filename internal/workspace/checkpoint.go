@@ -13,29 +13,34 @@ var walAutocheckpoint = 0
 
 // checkpointBytes is how much the writer writes (bytes of bound values)
 // before it asks the checkpointer to copy the WAL into the database: about
-// SQLite's default of 1,000 pages.
-const checkpointBytes = 4 << 20
+// SQLite's default of 1,000 4 KB pages.
+var checkpointBytes int64 = 4 << 20
 
-// maxCheckpointLag bounds what the writer writes while the checkpointer is
-// behind: past it, a write waits for the running checkpoint to end, so the
-// WAL cannot grow without bound when the checkpointer has no core of its
-// own.
-const maxCheckpointLag = 64 << 20
+// restartBytes bounds the WAL file. SQLite writes the WAL from its start
+// again only when a write transaction begins while every frame has been
+// copied into the database; a checkpointer running beside a busy writer
+// is always a commit behind, so after restartBytes the writer waits, before
+// its next transaction, for a checkpoint that started after its last
+// commit. That wait is also what holds back a writer faster than the
+// checkpointer.
+var restartBytes int64 = 16 << 20
 
 // checkpointer runs PRAGMA wal_checkpoint(PASSIVE) on a reader connection
-// of its own goroutine when the writer asks. A WAL the checkpoint has
-// copied completely is written again from its start by the next
-// transaction, so the file stays small.
+// of its own goroutine when the writer asks, so that copying the WAL into
+// the database runs beside the writer instead of inside its commits.
 type checkpointer struct {
 	db   *sql.DB
 	kick chan struct{}
 	quit chan struct{}
 	done chan struct{}
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	pending int64 // bytes written since the running or next checkpoint's start
-	passes  int64 // checkpoints ended
+	mu        sync.Mutex
+	cond      *sync.Cond
+	pending   int64 // bytes committed since the last checkpoint started
+	walBytes  int64 // bytes committed since the WAL last started again
+	committed int64 // commits so far
+	covered   int64 // commits an ended checkpoint started after
+	stopped   bool
 }
 
 func startCheckpointer(db *sql.DB) *checkpointer {
@@ -45,21 +50,34 @@ func startCheckpointer(db *sql.DB) *checkpointer {
 	return c
 }
 
-// wrote records n bytes written and committed by the writer; it asks for a
-// checkpoint once checkpointBytes have been written, and waits for one to
-// end while more than maxCheckpointLag is waiting.
+// beforeWrite is called by the writer before a transaction: past
+// restartBytes it waits for a checkpoint that started after the last
+// commit, so that the transaction writes the WAL from its start.
+func (c *checkpointer) beforeWrite() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.walBytes < restartBytes {
+		return
+	}
+	target := c.committed
+	c.ask()
+	for c.covered < target && !c.stopped {
+		c.cond.Wait()
+	}
+	c.walBytes = 0
+}
+
+// wrote records a commit of n bytes; past checkpointBytes it asks for a
+// checkpoint.
 func (c *checkpointer) wrote(n int64) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.committed++
 	c.pending += n
-	if c.pending >= maxCheckpointLag {
-		c.ask()
-		for pass := c.passes; c.passes == pass && c.pending >= maxCheckpointLag; {
-			c.cond.Wait()
-		}
-	} else if c.pending >= checkpointBytes {
+	c.walBytes += n
+	if c.pending >= checkpointBytes {
 		c.ask()
 	}
-	c.mu.Unlock()
 }
 
 func (c *checkpointer) ask() {
@@ -78,14 +96,14 @@ func (c *checkpointer) run() {
 		case <-c.kick:
 		}
 		c.mu.Lock()
-		start := c.pending
+		start, commits := c.pending, c.committed
 		c.mu.Unlock()
 		if _, err := c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
 			slog.Warn("workspace: checkpoint", "error", err)
 		}
 		c.mu.Lock()
 		c.pending -= start
-		c.passes++
+		c.covered = max(c.covered, commits)
 		c.cond.Broadcast()
 		c.mu.Unlock()
 	}
@@ -96,7 +114,7 @@ func (c *checkpointer) stop() {
 	close(c.quit)
 	<-c.done
 	c.mu.Lock()
-	c.passes++ // release a writer waiting (none: the caller holds the write lock)
+	c.stopped = true
 	c.cond.Broadcast()
 	c.mu.Unlock()
 }

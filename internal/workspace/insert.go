@@ -60,6 +60,9 @@ func (d *DB) insert(ctx context.Context, table string, rows [][]any, trustedJSON
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.ck != nil {
+		d.ck.beforeWrite()
+	}
 	conn, err := d.w.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("workspace: writer connection: %w", err)

@@ -159,8 +159,16 @@ func (d *DB) WriteRows(ctx context.Context, table *latables.Table, rows []*latab
 func (d *DB) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.ck != nil {
+		d.ck.beforeWrite()
+	}
 	ticks := kql.TimeToTicks(cutoff)
 	var total int64
+	defer func() {
+		if d.ck != nil && total > 0 {
+			d.ck.wrote(checkpointBytes) // rows deleted: have the pages written checkpointed
+		}
+	}()
 	for _, t := range latables.Tables() {
 		res, err := d.w.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s < ?", kql.SQLite.Quote(t.Name), kql.SQLite.Quote("TimeGenerated")), ticks)
 		if err != nil {
