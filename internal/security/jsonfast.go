@@ -24,13 +24,27 @@ func appendString(dst []byte, s string) []byte { return appendJSONString(dst, s,
 // escaping of <, > and & as well.
 func appendStringHTML(dst []byte, s string) []byte { return appendJSONString(dst, s, true) }
 
+// plainASCII and plainASCIIHTML tell the ASCII bytes a JSON string
+// carries as they are (one table load per byte on the hot path).
+var plainASCII, plainASCIIHTML = func() (a, h [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		a[c] = c != '"' && c != '\\'
+		h[c] = a[c] && c != '<' && c != '>' && c != '&'
+	}
+	return a, h
+}()
+
 func appendJSONString(dst []byte, s string, html bool) []byte {
 	dst = append(dst, '"')
+	plain := &plainASCII
+	if html {
+		plain = &plainASCIIHTML
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!html || (c != '<' && c != '>' && c != '&')) {
+			if plain[c] {
 				i++
 				continue
 			}

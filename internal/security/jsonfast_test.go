@@ -34,6 +34,14 @@ func TestAppendString_matches_encoding_json(t *testing.T) {
 		if got := appendString(nil, in); !bytes.Equal(got, want) {
 			t.Fatalf("appendString(%q) = %s, want %s", in, got, want)
 		}
+		// With HTML escaping, as json.Marshal does by default.
+		wantHTML, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendStringHTML(nil, in); !bytes.Equal(got, wantHTML) {
+			t.Fatalf("appendStringHTML(%q) = %s, want %s", in, got, wantHTML)
+		}
 	}
 }
 
