@@ -359,7 +359,7 @@ func (c *stmtCache) get(conn rawConn, t kql.Table, cols []int, key string, n int
 // (indexes into t.Columns).
 func insertSQL(t kql.Table, cols []int, n int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s (", kql.SQLite.Quote(t.Name))
+	fmt.Fprintf(&b, "INSERT %sINTO %s (", insertOr, kql.SQLite.Quote(t.Name))
 	for i, c := range cols {
 		if i > 0 {
 			b.WriteString(", ")
@@ -376,3 +376,11 @@ func insertSQL(t kql.Table, cols []int, n int) string {
 	}
 	return b.String()
 }
+
+// insertOr is the conflict clause of the INSERTs. With the default (ABORT)
+// and the NOT NULL of the string columns, SQLite copies every page a
+// multi-row INSERT changes into a statement journal, to undo that one
+// statement alone; FAIL needs no journal, and a failed statement fails
+// the whole transaction anyway (no NOT NULL column is ever bound a NULL:
+// a missing string is the empty string).
+const insertOr = "OR FAIL "
