@@ -68,6 +68,12 @@ const walSafetyPages = 16384
 // negative KiB): 64 MiB, room for the dirty pages of a large group.
 const writerCacheKiB = -64 << 10
 
+// readerMmapBytes is how much of the database file the read connections
+// map into memory (mmap_size pragma): reading the log and queues back then
+// costs no read system call per page. The mapping is the operating
+// system's page cache, not heap.
+const readerMmapBytes = 1 << 30
+
 // checkpointEvery is the checkpointer's period.
 const checkpointEvery = 250 * time.Millisecond
 
@@ -137,7 +143,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
+	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)", "_pragma", fmt.Sprintf("mmap_size(%d)", readerMmapBytes)))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open readers %s: %w", path, err)
