@@ -44,6 +44,8 @@ type options struct {
 	keep         bool
 	// serverProfile is passed to serve --cpuprofile.
 	serverProfile string
+	// gogc, when set, is the server's GOGC.
+	gogc int
 }
 
 func main() {
@@ -66,6 +68,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	cpuProfile := flag.String("cpuprofile", "", "write the harness's own CPU profile to this file")
 	flag.StringVar(&o.serverProfile, "server-cpuprofile", "", "have the server write its CPU profile to this file")
+	flag.IntVar(&o.gogc, "gogc", 0, "run the server with this GOGC (garbage collector target percentage; 0: inherit)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -135,6 +138,9 @@ func run(o options) (*result, error) {
 	srv, err := newSluice(o.binary, dir, rcv.caFile)
 	if err == nil && o.serverProfile != "" {
 		srv.args = append(srv.args, "--cpuprofile", o.serverProfile)
+	}
+	if err == nil && o.gogc != 0 {
+		srv.env = append(srv.env, fmt.Sprintf("GOGC=%d", o.gogc))
 	}
 	if err != nil {
 		return nil, err

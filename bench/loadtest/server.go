@@ -22,8 +22,9 @@ import (
 
 // sluice is one run of the server binary under test.
 type sluice struct {
-	// args are extra serve flags (e.g. --cpuprofile).
-	args                []string
+	// args are extra serve flags (e.g. --cpuprofile); env extra
+	// environment variables (e.g. GOGC).
+	args, env           []string
 	binary, dir, config string
 	addr                string
 	cmd                 *exec.Cmd
@@ -67,6 +68,7 @@ export:
 // start runs the server and waits for its ready line.
 func (s *sluice) start() error {
 	s.cmd = exec.Command(s.binary, append([]string{"serve", "--config", s.config}, s.args...)...)
+	s.cmd.Env = append(os.Environ(), s.env...)
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -165,6 +167,8 @@ func (s *sluice) sampleMemory(pid int, done <-chan struct{}) {
 // rss returns the current resident set size of the server.
 func (s *sluice) rss() int64 { return readRSS(s.cmd.Process.Pid) }
 
+func (s *sluice) fileRSS() int64 { return readFileRSS(s.cmd.Process.Pid) }
+
 // cpu returns the user and system CPU time the server processes used so
 // far (sampled every 100 ms while running).
 func (s *sluice) cpu() time.Duration {
@@ -216,13 +220,23 @@ func (s *sluice) logTail() string {
 	return string(b)
 }
 
-func readRSS(pid int) int64 {
+// readRSS returns the server's anonymous resident memory (heap, stacks,
+// SQLite's page caches): the pages of the database file its readers map
+// (mmap) are the operating system's file cache and are counted apart (see
+// readFileRSS).
+func readRSS(pid int) int64 { return statusKB(pid, "RssAnon:") }
+
+// readFileRSS returns the server's resident file-backed pages (the mapped
+// database and the binary).
+func readFileRSS(pid int) int64 { return statusKB(pid, "RssFile:") }
+
+func statusKB(pid int, field string) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return kb << 10
 		}

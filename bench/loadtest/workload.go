@@ -191,7 +191,7 @@ func (w *workload) run() (*result, error) {
 	}
 	res.cpu = w.srv.cpu() - cpuBefore
 	res.selfCPU = selfCPU() - selfBefore
-	res.rssAfter = w.srv.rss()
+	res.rssAfter, res.fileRSS = w.srv.rss(), w.srv.fileRSS()
 	res.peakRSS = w.srv.peak()
 	var lat []time.Duration
 	var last time.Time
@@ -297,12 +297,13 @@ type result struct {
 	// the harness's own (its clients and receiver share the cores).
 	cpu, selfCPU        time.Duration
 	rssBefore, rssAfter int64
+	fileRSS             int64
 	peakRSS             int64
 }
 
 func (r *result) print(out io.Writer, o options) {
-	fmt.Fprintf(out, "action=%s receiver=%s automations=%d records=%d batch=%d rate=%d kill=%v\n",
-		o.action, o.receiver, o.automations, o.records, o.batch, o.rate, o.kill)
+	fmt.Fprintf(out, "action=%s receiver=%s automations=%d records=%d batch=%d rate=%d kill=%v gogc=%d\n",
+		o.action, o.receiver, o.automations, o.records, o.batch, o.rate, o.kill, o.gogc)
 	fmt.Fprintf(out, "ingested:   %.0f records/s (%d accepted, %d rejected)\n", r.ingestRate, r.accepted, r.rejected)
 	fmt.Fprintf(out, "delivered:  %.0f events/s (%d deliveries, %d duplicates)\n", r.deliverRate, r.delivered, r.duplicates)
 	fmt.Fprintf(out, "latency:    p50 %v  p95 %v  p99 %v  max %v (batch sent → event received)\n",
@@ -312,7 +313,8 @@ func (r *result) print(out io.Writer, o options) {
 			r.cpu.Seconds(), float64(r.cpu.Microseconds())/float64(r.records), o.automations, float64(r.cpu.Microseconds())/float64(r.delivered))
 		fmt.Fprintf(out, "harness CPU: %.1f s (its ingestion clients and receiver, on the same cores)\n", r.selfCPU.Seconds())
 	}
-	fmt.Fprintf(out, "memory:     peak RSS %d MiB (before %d MiB, after %d MiB)\n", r.peakRSS>>20, r.rssBefore>>20, r.rssAfter>>20)
+	fmt.Fprintf(out, "memory:     peak anonymous RSS %d MiB (before %d MiB, after %d MiB); mapped file pages at the end %d MiB\n",
+		r.peakRSS>>20, r.rssBefore>>20, r.rssAfter>>20, r.fileRSS>>20)
 	fmt.Fprintf(out, "lost:       %d\n", r.lost)
 }
 
