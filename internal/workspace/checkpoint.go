@@ -7,10 +7,6 @@ import (
 	"sync"
 )
 
-// walAutocheckpoint is the writer connection's wal_autocheckpoint: 0 turns
-// SQLite's checkpoint at commit off, and the checkpointer does the work.
-var walAutocheckpoint = 0
-
 // checkpointBytes is how much the writer writes (bytes of bound values)
 // before it asks the checkpointer to copy the WAL into the database: about
 // SQLite's default of 1,000 4 KB pages.

@@ -17,11 +17,8 @@ import (
 // binding is a large part of the cost of a row).
 const chunkRows = 64
 
-// rowsPerStmt is how many rows one INSERT statement writes.
-var rowsPerStmt = 64
-
-// pipeline says whether a batch is encoded on a goroutine of its own.
-var pipeline = true
+// rowsPerStmt is how many rows one INSERT statement writes at most.
+const rowsPerStmt = 64
 
 // sqliteMaxVars bounds the parameters of one statement (SQLite's default
 // SQLITE_MAX_VARIABLE_NUMBER is 32766).
@@ -197,10 +194,7 @@ func (in *inserter) encodeChunk(c *chunk, start int, rows [][]any) {
 }
 
 // run writes rows in one transaction and returns the bytes of the values
-// it bound. A batch of more than one chunk is encoded on a goroutine of
-// its own, a chunk ahead of the statements binding and inserting the
-// previous one (the writer's connection is the bottleneck; the other core
-// has time).
+// it bound.
 func (in *inserter) run(ctx context.Context, c rawConn, rows [][]any) (int64, error) {
 	bg := context.Background()
 	tx, err := c.BeginTx(bg, driver.TxOptions{})
@@ -246,54 +240,14 @@ func (in *inserter) run(ctx context.Context, c rawConn, rows [][]any) (int64, er
 		written += ch.written
 		return nil
 	}
-	if len(rows) <= chunkRows || !pipeline {
-		var ch chunk
-		for start := 0; start < len(rows); start += chunkRows {
-			if err := ctx.Err(); err != nil {
-				return 0, err
-			}
-			in.encodeChunk(&ch, start, rows[start:min(start+chunkRows, len(rows))])
-			if err := write(&ch); err != nil {
-				return 0, err
-			}
+	var ch chunk
+	for start := 0; start < len(rows); start += chunkRows {
+		if err := ctx.Err(); err != nil {
+			return 0, err
 		}
-	} else {
-		// Three buffers: one being written, one encoded and waiting, one
-		// being encoded.
-		ready, free, stop := make(chan *chunk, 2), make(chan *chunk, 3), make(chan struct{})
-		for range 3 {
-			free <- new(chunk)
-		}
-		go func() {
-			defer close(ready)
-			for start := 0; start < len(rows); start += chunkRows {
-				var ch *chunk
-				select {
-				case ch = <-free:
-				case <-stop:
-					return
-				}
-				in.encodeChunk(ch, start, rows[start:min(start+chunkRows, len(rows))])
-				ready <- ch
-				if ch.err != nil {
-					return
-				}
-			}
-		}()
-		var werr error
-		for ch := range ready {
-			if werr == nil {
-				if werr = ctx.Err(); werr == nil {
-					werr = write(ch)
-				}
-				if werr != nil {
-					close(stop)
-				}
-			}
-			free <- ch
-		}
-		if werr != nil {
-			return 0, werr
+		in.encodeChunk(&ch, start, rows[start:min(start+chunkRows, len(rows))])
+		if err := write(&ch); err != nil {
+			return 0, err
 		}
 	}
 	done = true

@@ -57,14 +57,17 @@ type DB struct {
 }
 
 // pageSize is the page size of a new workspace database. Exported rows are
-// 2–4 KB: with SQLite's default 4 KB pages a page holds one row and
-// many rows spill into overflow pages.
-var pageSize = 32 << 10
+// 2–4 KB: with SQLite's default 4 KB pages each row takes a leaf page of
+// its own (a larger one also overflow pages), so every row costs a new
+// page, a WAL frame (two writes) and a checkpointed page; a 32 KB page
+// holds about ten.
+const pageSize = 32 << 10
 
 // writerCacheKiB is the page cache of the writer connection: a batch of
-// rows (1,000 exported rows are about 3 MB with their index entries) fits
-// without SQLite spilling dirty pages into the WAL before the commit.
-var writerCacheKiB = 32 << 10
+// rows (1,000 exported rows are about 3.5 MB with their index entries)
+// fits without SQLite spilling dirty pages into the WAL before the commit
+// (and writing some of them twice).
+const writerCacheKiB = 8 << 10
 
 // OpenDB opens (creating when missing) the database of a workspace at path.
 //
@@ -84,7 +87,7 @@ func OpenDB(path, customerID string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workspace %s: open database: %w", customerID, err)
 	}
-	w, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(%d)", writerCacheKiB, walAutocheckpoint))
+	w, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(0)", writerCacheKiB))
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("workspace %s: open database: %w", customerID, err)
@@ -100,11 +103,7 @@ func OpenDB(path, customerID string) (*DB, error) {
 			}
 		}
 	}
-	d := &DB{SQL: db, CustomerID: customerID, path: path, w: w}
-	if walAutocheckpoint == 0 {
-		d.ck = startCheckpointer(db)
-	}
-	return d, nil
+	return &DB{SQL: db, CustomerID: customerID, path: path, w: w, ck: startCheckpointer(db)}, nil
 }
 
 // create makes a new, empty database file at path with pageSize pages, in

@@ -124,8 +124,8 @@ func runKQL(t *testing.T, db *workspace.DB, query string) *kql.Result {
 }
 
 // TestWriteRowsMatchesInsert writes the same exported rows through
-// WriteRows (JSON stored as latables compacted it, batches encoded on a
-// second goroutine, statements of 64 rows and fewer) into one database and
+// WriteRows (JSON stored as latables compacted it, statements of 64 rows
+// and fewer) into one database and
 // through Insert one row at a time (every dynamic value validated and
 // compacted by the kql encoder) into another: every query answers the same.
 func TestWriteRowsMatchesInsert(t *testing.T) {
@@ -207,8 +207,8 @@ func TestInsertBatchSizes(t *testing.T) {
 }
 
 // TestInsertFailureWritesNothing: a bad value in the third chunk of a batch
-// (encoded ahead of the writer) fails the whole batch, and the writer goes
-// on with the next one.
+// fails the whole batch (the first two chunks written are rolled back), and
+// the writer goes on with the next one.
 func TestInsertFailureWritesNothing(t *testing.T) {
 	db := openTestDB(t, filepath.Join(t.TempDir(), "ws.db"))
 	tab, _ := latables.Lookup("SecurityRecommendation")
