@@ -42,6 +42,8 @@ type receiver struct {
 	requests atomic.Int64
 
 	mu sync.Mutex
+	// downAt and upAt bound the outage of a receiver that goes down.
+	downAt, upAt time.Time
 	// first arrival of each (path, event id) and the count of arrivals.
 	arrivals map[string]time.Time
 	seen     map[string]int
@@ -85,10 +87,16 @@ func (r *receiver) outage() {
 	time.Sleep(r.mode.DownFrom)
 	r.ln.Close()
 	r.srv.SetKeepAlivesEnabled(false)
+	r.mu.Lock()
+	r.downAt = time.Now()
+	r.mu.Unlock()
 	time.Sleep(r.mode.DownFor)
 	for {
 		ln, err := net.Listen("tcp", r.addr)
 		if err == nil {
+			r.mu.Lock()
+			r.upAt = time.Now()
+			r.mu.Unlock()
 			r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 			r.serve(ln)
 			return
@@ -222,4 +230,12 @@ func topLevelID(b []byte) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no top-level id")
+}
+
+// outageWindow returns when the receiver went down and came back up (zero
+// if it did not).
+func (r *receiver) outageWindow() (down, up time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.downAt, r.upAt
 }

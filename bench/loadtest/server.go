@@ -34,6 +34,8 @@ type sluice struct {
 
 	mu      sync.Mutex
 	peakRSS int64 // bytes, over every process started
+	// samples are the anonymous RSS readings, every 100 ms.
+	samples []rssSample
 	// cpuDone is the CPU time of processes that exited; cpuLast the last
 	// sample of the running one.
 	cpuDone, cpuLast time.Duration
@@ -150,6 +152,9 @@ func (s *sluice) sampleMemory(pid int, done <-chan struct{}) {
 		rss, cpu := readRSS(pid), readCPU(pid)
 		s.mu.Lock()
 		s.peakRSS = max(s.peakRSS, rss)
+		if rss > 0 {
+			s.samples = append(s.samples, rssSample{at: time.Now(), rss: rss})
+		}
 		select {
 		case <-done: // exited: cpuLast is already counted
 		default:
@@ -272,4 +277,39 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+type rssSample struct {
+	at  time.Time
+	rss int64
+}
+
+// rssBetween returns the first and the largest reading between from and to.
+func (s *sluice) rssBetween(from, to time.Time) (first, peak int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.samples {
+		if x.at.Before(from) || x.at.After(to) {
+			continue
+		}
+		if first == 0 {
+			first = x.rss
+		}
+		peak = max(peak, x.rss)
+	}
+	return first, peak
+}
+
+// rssAt returns the last reading at or before t.
+func (s *sluice) rssAt(t time.Time) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var v int64
+	for _, x := range s.samples {
+		if x.at.After(t) {
+			break
+		}
+		v = x.rss
+	}
+	return v
 }

@@ -193,6 +193,14 @@ func (w *workload) run() (*result, error) {
 	res.selfCPU = selfCPU() - selfBefore
 	res.rssAfter, res.fileRSS = w.srv.rss(), w.srv.fileRSS()
 	res.peakRSS = w.srv.peak()
+	if down, up := w.rcv.outageWindow(); !down.IsZero() && !up.IsZero() {
+		// Memory while the receiver was down: from 5 s into the outage
+		// (the first backlog has formed) to its end.
+		res.outageFirst, res.outagePeak = w.srv.rssBetween(down.Add(5*time.Second), up)
+		res.outageEnd = w.srv.rssAt(up)
+		res.outageMid = w.srv.rssAt(down.Add(up.Sub(down) / 2))
+		res.outageFor = up.Sub(down)
+	}
 	var lat []time.Duration
 	var last time.Time
 	for a := range o.automations {
@@ -298,7 +306,11 @@ type result struct {
 	cpu, selfCPU        time.Duration
 	rssBefore, rssAfter int64
 	fileRSS             int64
-	peakRSS             int64
+	// outage* are the anonymous RSS 5 s into the receiver's outage, its
+	// peak and its value when the receiver came back.
+	outageFirst, outagePeak, outageEnd, outageMid int64
+	outageFor                                     time.Duration
+	peakRSS                                       int64
 }
 
 func (r *result) print(out io.Writer, o options) {
@@ -315,6 +327,10 @@ func (r *result) print(out io.Writer, o options) {
 	}
 	fmt.Fprintf(out, "memory:     peak anonymous RSS %d MiB (before %d MiB, after %d MiB); mapped file pages at the end %d MiB\n",
 		r.peakRSS>>20, r.rssBefore>>20, r.rssAfter>>20, r.fileRSS>>20)
+	if r.outageFor > 0 {
+		fmt.Fprintf(out, "outage:     receiver down %v: anonymous RSS %d MiB 5 s in, %d MiB halfway, %d MiB at its end, peak %d MiB\n",
+			r.outageFor.Round(time.Second), r.outageFirst>>20, r.outageMid>>20, r.outageEnd>>20, r.outagePeak>>20)
+	}
 	fmt.Fprintf(out, "lost:       %d\n", r.lost)
 }
 
