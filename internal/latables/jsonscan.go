@@ -141,6 +141,12 @@ func (s *scanner) lit(w string) error {
 func (s *scanner) str() error {
 	s.i++ // opening quote
 	for s.i < len(s.b) {
+		for s.i < len(s.b) && plainByte[s.b[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -166,14 +172,21 @@ func (s *scanner) str() error {
 			default:
 				return s.fail("invalid escape")
 			}
-		case c < 0x20:
+		default: // c < 0x20
 			return s.fail("control character in string")
-		default:
-			s.i++
 		}
 	}
 	return s.fail("unterminated string")
 }
+
+// plainByte tells the bytes a string holds as they are: not a quote, a
+// backslash or a control character.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
@@ -236,14 +249,7 @@ func skip(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case '"':
-			i++
-			for i < len(b) && b[i] != '"' {
-				if b[i] == '\\' {
-					i++
-				}
-				i++
-			}
-			i++
+			i = stringEnd(b, i+1)
 			if depth == 0 {
 				return i
 			}
@@ -266,6 +272,28 @@ func skip(b []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// stringEnd returns the index after the closing quote of the (valid)
+// string whose contents start at i: the first quote not escaped, found
+// with bytes.IndexByte instead of byte by byte.
+func stringEnd(b []byte, i int) int {
+	start := i
+	for {
+		k := bytes.IndexByte(b[i:], '"')
+		if k < 0 {
+			return len(b) + 1
+		}
+		i += k
+		n := 0 // backslashes before the quote
+		for j := i - 1; j >= start && b[j] == '\\'; j-- {
+			n++
+		}
+		i++
+		if n%2 == 0 {
+			return i
+		}
+	}
 }
 
 func skipWS(b []byte, i int) int {

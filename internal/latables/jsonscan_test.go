@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
 )
 
 var scanSeeds = []string{
@@ -45,7 +46,10 @@ func FuzzValidate(f *testing.F) {
 		}
 		// Member lookups agree with encoding/json on valid objects.
 		var m map[string]json.RawMessage
-		if json.Unmarshal(b, &m) != nil {
+		if json.Unmarshal(b, &m) != nil || m == nil { // not an object (null decodes into a nil map)
+			return
+		}
+		if !utf8.Valid(b) { // encoding/json turns a bad byte of a name into U+FFFD
 			return
 		}
 		o, ok := parseObject(b)
