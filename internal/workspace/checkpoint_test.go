@@ -62,3 +62,67 @@ func TestCheckpointerBoundsWAL(t *testing.T) {
 		t.Error("insert into a closed database succeeded")
 	}
 }
+
+// TestReadersDuringWrites runs queries while batches are written and
+// checkpointed: every count a reader sees is a whole number of batches
+// (a write is one transaction) and never goes down.
+func TestReadersDuringWrites(t *testing.T) {
+	cb, rb := checkpointBytes, restartBytes
+	checkpointBytes, restartBytes = 64<<10, 256<<10
+	t.Cleanup(func() { checkpointBytes, restartBytes = cb, rb })
+
+	db, err := OpenDB(filepath.Join(t.TempDir(), "ws.db"), "3f1e2d4c-5b6a-4788-9900-aabbccddeeff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tab, _ := latables.Lookup("SecurityAlert")
+	desc := strings.Repeat("y", 2000)
+	const batches, per = 30, 50
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			last := 0
+			for {
+				n, err := db.Count(context.Background(), "SecurityAlert")
+				if err != nil {
+					errs <- err
+					return
+				}
+				if n%per != 0 || n < last {
+					errs <- fmt.Errorf("a reader saw %d rows after %d", n, last)
+					return
+				}
+				last = n
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+			}
+		}()
+	}
+	for b := range batches {
+		rows := make([][]any, per)
+		for i := range rows {
+			r := make([]any, len(tab.Columns))
+			r[tab.Index("TimeGenerated")] = time.Date(2026, 11, 1, 0, 0, b, 0, time.UTC)
+			r[tab.Index("Description")] = desc
+			rows[i] = r
+		}
+		if err := db.Insert(context.Background(), "SecurityAlert", rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := db.Count(context.Background(), "SecurityAlert"); err != nil || n != batches*per {
+		t.Fatalf("count = %d, %v, want %d", n, err, batches*per)
+	}
+}
