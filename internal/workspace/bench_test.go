@@ -186,15 +186,21 @@ func cpuTime() time.Duration {
 
 // BenchmarkIngestExported writes rows built by latables from real export
 // bodies (the sample alert and assessment events of the reference, a
-// different resource per row) in batches of 1,000 through WriteRows, the
+// different resource per row) in batches of 1,000 (and, in the -batch100
+// cases, of 100: the export engine's default batch) through WriteRows, the
 // path of the export sink: the columns an export actually fills, not a
 // hand-made row.
 func BenchmarkIngestExported(b *testing.B) {
-	for _, c := range []struct{ source, file string }{
-		{"Alerts", "schema-alert-eventhub-sumologic.json"},
-		{"Assessments", "schema-assessment-eventhub-sumologic.json"},
+	for _, c := range []struct {
+		source, file, name string
+		batch              int
+	}{
+		{"Alerts", "schema-alert-eventhub-sumologic.json", "Alerts", 1000},
+		{"Assessments", "schema-assessment-eventhub-sumologic.json", "Assessments", 1000},
+		{"Alerts", "schema-alert-eventhub-sumologic.json", "Alerts-batch100", 100},
+		{"Assessments", "schema-assessment-eventhub-sumologic.json", "Assessments-batch100", 100},
 	} {
-		b.Run(c.source, func(b *testing.B) {
+		b.Run(c.name, func(b *testing.B) {
 			raw, err := os.ReadFile(filepath.Join("..", "latables", "testdata", "events", c.file))
 			if err != nil {
 				b.Fatal(err)
@@ -214,8 +220,8 @@ func BenchmarkIngestExported(b *testing.B) {
 			n := 0
 			start, cpu0 := time.Now(), cpuTime()
 			for b.Loop() {
-				for s := 0; s < len(rows); s += 1000 {
-					if err := db.WriteRows(context.Background(), table, rows[s:s+1000]); err != nil {
+				for s := 0; s < len(rows); s += c.batch {
+					if err := db.WriteRows(context.Background(), table, rows[s:s+c.batch]); err != nil {
 						b.Fatal(err)
 					}
 				}
