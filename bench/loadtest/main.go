@@ -28,6 +28,7 @@ import (
 type options struct {
 	binary       string
 	records      int
+	resources    int
 	duration     time.Duration
 	batch        int
 	rate         int
@@ -52,6 +53,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.binary, "binary", "", "sluice binary to run (default: build ./cmd/sluice)")
 	flag.IntVar(&o.records, "records", 100000, "assessments to ingest (each is one event per automation)")
+	flag.IntVar(&o.resources, "resources", 0, "go round this many resources, flipping their status each pass (0: every record about a new resource)")
 	flag.DurationVar(&o.duration, "duration", 0, "with -rate: ingest for this long (sets -records to rate × duration)")
 	flag.IntVar(&o.batch, "batch", 1000, "NDJSON lines per ingestion request")
 	flag.IntVar(&o.rate, "rate", 0, "target ingestion rate in records/s (0: as fast as possible)")

@@ -44,8 +44,10 @@ type receiver struct {
 	mu sync.Mutex
 	// downAt and upAt bound the outage of a receiver that goes down.
 	downAt, upAt time.Time
-	// first arrival of each (path, event id) and the count of arrivals.
-	arrivals map[string]time.Time
+	// arrivals are the first arrivals of the events of each (path,
+	// assessment id), in order; seen counts the arrivals of each (path,
+	// event id).
+	arrivals map[string][]time.Time
 	seen     map[string]int
 	dups     int64
 }
@@ -59,7 +61,7 @@ func startReceiver(dir string, mode receiverMode) (*receiver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("receiver certificate: %w", err)
 	}
-	r := &receiver{mode: mode, caFile: files.CA, arrivals: map[string]time.Time{}, seen: map[string]int{},
+	r := &receiver{mode: mode, caFile: files.CA, arrivals: map[string][]time.Time{}, seen: map[string]int{},
 		tlsConf: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -147,7 +149,8 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	for i, id := range docs {
 		key := req.URL.Path + " " + ids[i]
 		if r.seen[key] == 0 {
-			r.arrivals[req.URL.Path+" "+lowerASCII(id)] = now
+			k := req.URL.Path + " " + lowerASCII(id)
+			r.arrivals[k] = append(r.arrivals[k], now)
 		} else {
 			r.dups++
 		}
@@ -157,18 +160,24 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// arrived returns the first arrival of a resource's event at a path.
-func (r *receiver) arrived(path, id string) (time.Time, bool) {
+// arrived returns the first arrival of the n-th event (from 0) of an
+// assessment at a path (an action delivers one resource's events in order).
+func (r *receiver) arrived(path, id string, n int) (time.Time, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t, ok := r.arrivals[path+" "+lowerASCII(id)]
-	return t, ok
+	ts := r.arrivals[path+" "+lowerASCII(id)]
+	if n >= len(ts) {
+		return time.Time{}, false
+	}
+	return ts[n], true
 }
 
+// counts returns how many distinct events arrived and how many arrivals
+// were duplicates.
 func (r *receiver) counts() (unique int, dups int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.arrivals), r.dups
+	return len(r.seen), r.dups
 }
 
 func (r *receiver) close() {

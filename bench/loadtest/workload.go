@@ -99,15 +99,31 @@ func assessmentID(i int) string {
 	return resourceID(i) + "/providers/Microsoft.Security/assessments/" + assessmentKey
 }
 
-// line is one realistic assessment of about 1.2 KB as NDJSON.
-func line(i int) []byte {
+// target returns the resource record i is about and which change of that
+// resource's assessment it is (from 0): with -resources N the records go
+// round N resources, each pass flipping their status (a fixed estate whose
+// state changes); without, every record is about a new resource.
+func (o options) target(i int) (res, nth int) {
+	if o.resources <= 0 {
+		return i, 0
+	}
+	return i % o.resources, i / o.resources
+}
+
+// line is one realistic assessment of about 1.2 KB as NDJSON: record i's
+// change of resource res's assessment.
+func line(i, res, nth int) []byte {
+	code := "Unhealthy"
+	if nth%2 == 1 {
+		code = "Healthy"
+	}
 	rec := map[string]any{
 		"type": "Microsoft.Security/assessments",
-		"id":   assessmentID(i),
+		"id":   assessmentID(res),
 		"properties": map[string]any{
-			"resourceDetails": map[string]any{"source": "Azure", "id": resourceID(i)},
+			"resourceDetails": map[string]any{"source": "Azure", "id": resourceID(res)},
 			"status": map[string]any{
-				"code":        "Unhealthy",
+				"code":        code,
 				"cause":       "OffByPolicy",
 				"description": "The machine deviates from the security baseline in 3 rules: SSH root login permitted, password authentication enabled, audit daemon not running.",
 			},
@@ -206,7 +222,8 @@ func (w *workload) run() (*result, error) {
 	for a := range o.automations {
 		path := fmt.Sprintf("/workflows/load-%d/triggers/manual/paths/invoke", a)
 		for i := range o.records {
-			at, ok := w.rcv.arrived(path, assessmentID(i))
+			ri, nth := o.target(i)
+			at, ok := w.rcv.arrived(path, assessmentID(ri), nth)
 			if !ok {
 				res.lost++
 				continue
@@ -239,7 +256,8 @@ func (w *workload) run() (*result, error) {
 func (w *workload) ingest(first, n int, restarting *atomic.Bool) error {
 	var body bytes.Buffer
 	for i := first; i < first+n; i++ {
-		body.Write(line(i))
+		res, nth := w.o.target(i)
+		body.Write(line(i, res, nth))
 		body.WriteByte('\n')
 	}
 	for attempt := 0; ; attempt++ {
