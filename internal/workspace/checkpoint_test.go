@@ -126,3 +126,39 @@ func TestReadersDuringWrites(t *testing.T) {
 		t.Fatalf("count = %d, %v, want %d", n, err, batches*per)
 	}
 }
+
+// TestWriterConnectionReplaced: when database/sql discards the writer's
+// connection (as it does after an interrupted statement), the prepared
+// INSERTs kept for it are dropped with it, and writes go on through the
+// new connection.
+func TestWriterConnectionReplaced(t *testing.T) {
+	db, err := OpenDB(filepath.Join(t.TempDir(), "ws.db"), "3f1e2d4c-5b6a-4788-9900-aabbccddeeff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, _ := latables.Lookup("SecurityAlert")
+	rows := func(n int) [][]any {
+		out := make([][]any, n)
+		for i := range out {
+			r := make([]any, len(tab.Columns))
+			r[tab.Index("TimeGenerated")] = time.Date(2026, 11, 1, 0, 0, i, 0, time.UTC)
+			r[tab.Index("AlertName")] = "a"
+			out[i] = r
+		}
+		return out
+	}
+	if err := db.Insert(context.Background(), "SecurityAlert", rows(100)); err != nil {
+		t.Fatal(err)
+	}
+	db.w.SetMaxIdleConns(0) // closes the idle writer connection
+	db.w.SetMaxIdleConns(1)
+	if err := db.Insert(context.Background(), "SecurityAlert", rows(100)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.Count(context.Background(), "SecurityAlert"); err != nil || n != 200 {
+		t.Fatalf("count = %d, %v, want 200", n, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
@@ -273,12 +274,35 @@ type stmtKey struct {
 	n           int
 }
 
-// reset closes the statements; the next ones belong to conn.
+// reset forgets the statements, the next ones belonging to conn. It
+// closes them when they belong to conn; a connection database/sql has
+// discarded (after an interrupted statement, say) is closed already, and
+// closing its statements would use its freed state: they are dropped
+// (SQLite keeps the closed connection's memory until they are finalized,
+// a rare leak).
 func (c *stmtCache) reset(conn any) {
-	for _, st := range c.m {
-		st.Close()
+	if c.conn == conn {
+		for _, st := range c.m {
+			st.Close()
+		}
 	}
 	c.m, c.conn = nil, conn
+}
+
+// close closes the statements of the writer's current connection, if any.
+func (c *stmtCache) close(w *sql.DB) {
+	if c.m == nil {
+		return
+	}
+	conn, err := w.Conn(context.Background())
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	conn.Raw(func(dc any) error {
+		c.reset(dc)
+		return nil
+	})
 }
 
 // get returns the INSERT of n rows into t's columns cols (named by key),

@@ -138,7 +138,7 @@ func (d *DB) Close() error {
 		d.ck.stop()
 		d.ck = nil
 	}
-	d.stmts.reset(nil)
+	d.stmts.close(d.w)
 	return errors.Join(d.w.Close(), d.SQL.Close())
 }
 
