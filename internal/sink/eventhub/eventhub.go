@@ -2,8 +2,8 @@
 // the official azeventhubs/v2 producer: one long-lived client per sink, one
 // EventData per event (the event JSON as body, the event id as message id,
 // content type application/json), packed into batches up to the hub's
-// message size, with the resource id as partition key (see PartitionKey) so
-// one resource's events stay ordered.
+// message size and sent to the partition the resource id hashes to (see
+// Partition) so one resource's events stay ordered.
 //
 // The sink authenticates with a connection string (a shared access key or
 // signature) or, for trusted-service delivery, with an
@@ -20,8 +20,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,10 +95,12 @@ type Sink struct {
 	hub      string
 	ns       string
 	secrets  []string
-	mu       sync.Mutex // guards client and maxBytes
+	mu       sync.Mutex // guards client, partitions and maxBytes
 	client   *azeventhubs.ProducerClient
 	maxBytes uint64
 	linkMax  uint64 // the hub's maximum message size, when known
+	// partitions are the hub's partition ids, read at Connect.
+	partitions []string
 }
 
 // New validates the options; Connect opens the client.
@@ -158,7 +162,8 @@ func (s *Sink) Connect(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	if _, err := cl.GetEventHubProperties(cctx, nil); err != nil {
+	props, err := cl.GetEventHubProperties(cctx, nil)
+	if err != nil {
 		_ = cl.Close(context.Background())
 		return s.classify(err)
 	}
@@ -176,26 +181,28 @@ func (s *Sink) Connect(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.client = cl
+	s.partitions = slices.Clone(props.PartitionIDs)
 	s.mu.Unlock()
 	return nil
 }
 
-func (s *Sink) producer() *azeventhubs.ProducerClient {
+func (s *Sink) producer() (*azeventhubs.ProducerClient, []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.client
+	return s.client, s.partitions
 }
 
 // linkLimit reads the link's maximum message size from the SDK's error.
 var linkLimit = regexp.MustCompile(`larger than the maximum size allowed by link \((\d+)\)`)
 
-// WriteBatch delivers the batch. Events are grouped by resource id (the
-// partition key) in their original order; each group is packed into as few
-// batches as the size limit allows and sent in order, groups concurrently.
-// Failed events are named so only they are retried; an event too large for
-// any batch fails permanently while the others are delivered.
+// WriteBatch delivers the batch. Events are grouped by partition (see
+// Partition: one resource's events always go to the same partition) in
+// their original order; each group is packed into as few batches as the
+// size limit allows and sent in order, groups concurrently. Failed events
+// are named so only they are retried; an event too large for any batch
+// fails permanently while the others are delivered.
 func (s *Sink) WriteBatch(ctx context.Context, batch []sink.Message) error {
-	cl := s.producer()
+	cl, partitions := s.producer()
 	if cl == nil {
 		return sink.Retryable(errors.New("event hub sink is not connected"))
 	}
@@ -208,11 +215,11 @@ func (s *Sink) WriteBatch(ctx context.Context, batch []sink.Message) error {
 	var order []string
 	groups := map[string][]int{}
 	for i, m := range batch {
-		key := PartitionKey(m.ResourceID)
-		if _, ok := groups[key]; !ok {
-			order = append(order, key)
+		p := Partition(PartitionKey(m.ResourceID), partitions)
+		if _, ok := groups[p]; !ok {
+			order = append(order, p)
 		}
-		groups[key] = append(groups[key], i)
+		groups[p] = append(groups[p], i)
 	}
 
 	var mu sync.Mutex
@@ -226,20 +233,36 @@ func (s *Sink) WriteBatch(ctx context.Context, batch []sink.Message) error {
 	}
 	sem := make(chan struct{}, s.opts.Concurrency)
 	var wg sync.WaitGroup
-	for _, key := range order {
+	for _, p := range order {
 		sem <- struct{}{}
 		wg.Add(1)
-		go func(key string, idx []int) {
+		go func(p string, idx []int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			s.sendGroup(ctx, cl, key, idx, batch, fail)
-		}(key, groups[key])
+			s.sendGroup(ctx, cl, p, idx, batch, fail)
+		}(p, groups[p])
 	}
 	wg.Wait()
 	if len(failures) == 0 {
 		return nil
 	}
 	return s.summarize(batch, failures)
+}
+
+// Partition returns the partition a resource's events go to: the FNV-1a
+// hash of its partition key (see PartitionKey) modulo the hub's partitions,
+// so that one resource's events stay in one partition, in order, while one
+// AMQP message carries the events of every resource of its partition (with
+// a partition key per message, every resource would be its own message).
+// It returns "" (the hub spreads the events) for events without a resource
+// or a hub whose partitions are unknown.
+func Partition(key string, partitions []string) string {
+	if key == "" || len(partitions) == 0 {
+		return ""
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return partitions[h.Sum64()%uint64(len(partitions))]
 }
 
 // MaxPartitionKey is the longest partition key Event Hubs accepts.
@@ -258,9 +281,9 @@ func PartitionKey(resourceID string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// sendGroup sends one resource's events in order, stopping at the first
+// sendGroup sends one partition's events in order, stopping at the first
 // batch that fails (the rest of the group fails with it).
-func (s *Sink) sendGroup(ctx context.Context, cl *azeventhubs.ProducerClient, key string, idx []int, batch []sink.Message, fail func([]int, *sink.Error)) {
+func (s *Sink) sendGroup(ctx context.Context, cl *azeventhubs.ProducerClient, partition string, idx []int, batch []sink.Message, fail func([]int, *sink.Error)) {
 	var cur *azeventhubs.EventDataBatch
 	var curIdx []int
 	flush := func(rest []int) bool {
@@ -282,7 +305,7 @@ func (s *Sink) sendGroup(ctx context.Context, cl *azeventhubs.ProducerClient, ke
 		}
 		for attempt := 0; ; attempt++ {
 			if cur == nil {
-				b, err := s.newBatch(ctx, cl, key)
+				b, err := s.newBatch(ctx, cl, partition)
 				if err != nil {
 					fail(idx[j:], s.classify(err))
 					return
@@ -310,15 +333,15 @@ func (s *Sink) sendGroup(ctx context.Context, cl *azeventhubs.ProducerClient, ke
 	flush(nil)
 }
 
-// newBatch starts a batch for a partition key (none for an empty resource
-// id), falling back to the hub's own limit when MaxBatchBytes exceeds it.
-func (s *Sink) newBatch(ctx context.Context, cl *azeventhubs.ProducerClient, key string) (*azeventhubs.EventDataBatch, error) {
+// newBatch starts a batch for a partition (none: the hub chooses), falling
+// back to the hub's own limit when MaxBatchBytes exceeds it.
+func (s *Sink) newBatch(ctx context.Context, cl *azeventhubs.ProducerClient, partition string) (*azeventhubs.EventDataBatch, error) {
 	s.mu.Lock()
 	maxBytes := s.maxBytes
 	s.mu.Unlock()
 	bo := &azeventhubs.EventDataBatchOptions{MaxBytes: maxBytes}
-	if key != "" {
-		bo.PartitionKey = ptr(key)
+	if partition != "" {
+		bo.PartitionID = ptr(partition)
 	}
 	b, err := cl.NewEventDataBatch(ctx, bo)
 	if err != nil && maxBytes != 0 && strings.Contains(err.Error(), "larger than the maximum size allowed by link") {

@@ -102,9 +102,10 @@ func readAll(t *testing.T, srv *amqptest.Server, connStr string, clientTLS *tls.
 }
 
 // checkDelivered compares what the consumer reads with what was written:
-// bodies byte for byte, message ids, content type, partition key, and each
-// resource's order.
-func checkDelivered(t *testing.T, got map[string][]*azeventhubs.ReceivedEventData, sent []sink.Message) {
+// bodies byte for byte, message ids, content type, the partition of each
+// resource (the one Partition names, the same for all its events), and
+// each resource's order.
+func checkDelivered(t *testing.T, got map[string][]*azeventhubs.ReceivedEventData, sent []sink.Message, partitions []string) {
 	t.Helper()
 	byID := map[string]sink.Message{}
 	want := map[string][]string{}
@@ -130,8 +131,8 @@ func checkDelivered(t *testing.T, got map[string][]*azeventhubs.ReceivedEventDat
 			if ev.ContentType == nil || *ev.ContentType != "application/json" {
 				t.Fatalf("event %s content type %v", m.EventID, ev.ContentType)
 			}
-			if ev.PartitionKey == nil || *ev.PartitionKey != eventhub.PartitionKey(m.ResourceID) {
-				t.Fatalf("event %s partition key %v, want %s", m.EventID, ev.PartitionKey, eventhub.PartitionKey(m.ResourceID))
+			if want := eventhub.Partition(eventhub.PartitionKey(m.ResourceID), partitions); p != want {
+				t.Fatalf("event %s of %s in partition %s, want %s", m.EventID, m.ResourceID, p, want)
 			}
 			order[m.ResourceID] = append(order[m.ResourceID], m.EventID)
 		}
@@ -154,12 +155,44 @@ func TestDeliversByteForByteInOrderPerResource(t *testing.T) {
 	if err := s.WriteBatch(ctxT(t), ms[40:]); err != nil {
 		t.Fatal(err)
 	}
-	// Three resources per call, so three batches per call: one AMQP
-	// message each, not one per event.
-	if d := srv.Deliveries(); d != 6 {
-		t.Fatalf("%d AMQP messages for 2 calls over 3 resources, want 6", d)
+	// One AMQP message per partition the call's resources go to, not one
+	// per event.
+	want := 0
+	for _, part := range [][]sink.Message{ms[:40], ms[40:]} {
+		used := map[string]bool{}
+		for _, m := range part {
+			used[eventhub.Partition(eventhub.PartitionKey(m.ResourceID), srv.PartitionIDs())] = true
+		}
+		want += len(used)
 	}
-	checkDelivered(t, readAll(t, srv, srv.ConnectionString(), nil), ms)
+	if d := srv.Deliveries(); d != int64(want) {
+		t.Fatalf("%d AMQP messages for 2 calls, want %d (one per partition used)", d, want)
+	}
+	checkDelivered(t, readAll(t, srv, srv.ConnectionString(), nil), ms, srv.PartitionIDs())
+}
+
+func TestPartitionSpreadsAndIsStable(t *testing.T) {
+	ids := []string{"0", "1", "2", "3"}
+	if got := eventhub.Partition("", ids); got != "" {
+		t.Errorf("Partition of no resource = %q, want the hub's choice", got)
+	}
+	if got := eventhub.Partition("k", nil); got != "" {
+		t.Errorf("Partition without partitions = %q", got)
+	}
+	count := map[string]int{}
+	for i := range 1000 {
+		k := eventhub.PartitionKey(fmt.Sprintf("/subscriptions/s/resourceGroups/rg/providers/x/y/r%d", i))
+		p := eventhub.Partition(k, ids)
+		if p != eventhub.Partition(k, ids) {
+			t.Fatalf("Partition(%s) is not stable", k)
+		}
+		count[p]++
+	}
+	for _, id := range ids {
+		if count[id] < 150 {
+			t.Errorf("partition %s got %d of 1000 resources: %v", id, count[id], count)
+		}
+	}
 }
 
 func TestPartitionKeys(t *testing.T) {
@@ -186,7 +219,7 @@ func TestPartitionKeys(t *testing.T) {
 	if err := s.WriteBatch(ctxT(t), ms); err != nil {
 		t.Fatal(err)
 	}
-	got := srv.Messages(srv.PartitionForKey(k))
+	got := srv.Messages(eventhub.Partition(k, srv.PartitionIDs()))
 	if len(got) != 6 {
 		t.Fatalf("partition of key %s holds %d events, want 6", k, len(got))
 	}
@@ -207,7 +240,7 @@ func TestSplitsAtTheBatchLimit(t *testing.T) {
 	if d := srv.Deliveries(); d < 12 || d > 24 {
 		t.Fatalf("%d AMQP messages for 90 KB in 8 KB batches", d)
 	}
-	checkDelivered(t, readAll(t, srv, srv.ConnectionString(), nil), ms)
+	checkDelivered(t, readAll(t, srv, srv.ConnectionString(), nil), ms, srv.PartitionIDs())
 }
 
 func TestBatchLimitAboveTheHubsFallsBack(t *testing.T) {
@@ -294,7 +327,7 @@ func TestOversizedEventIsPermanentOthersDelivered(t *testing.T) {
 	if !strings.Contains(err.Error(), ms[4].EventID) {
 		t.Fatalf("error %q does not name the event", err)
 	}
-	checkDelivered(t, readAll(t, srv, srv.ConnectionString(), nil), append(ms[:4:4], ms[5:]...))
+	checkDelivered(t, readAll(t, srv, srv.ConnectionString(), nil), append(ms[:4:4], ms[5:]...), srv.PartitionIDs())
 }
 
 func TestServerStoppedIsRetryable(t *testing.T) {
@@ -393,7 +426,7 @@ func TestIdentityModeWithSluiceIssuedTokens(t *testing.T) {
 	if err := s.WriteBatch(ctxT(t), ms); err != nil {
 		t.Fatal(err)
 	}
-	checkDelivered(t, readAll(t, srv, "", clientTLS), ms)
+	checkDelivered(t, readAll(t, srv, "", clientTLS), ms, srv.PartitionIDs())
 
 	t.Run("foreign_issuer_is_permanent", func(t *testing.T) {
 		key, _ := rsa.GenerateKey(rand.Reader, 2048)
@@ -489,15 +522,20 @@ func TestManyResourcesKeepTheirOrder(t *testing.T) {
 	if err := s.WriteBatch(ctxT(t), ms); err != nil {
 		t.Fatal(err)
 	}
-	if d := srv.Deliveries(); d != 150 {
-		t.Fatalf("%d AMQP messages for 150 resources, want 150", d)
+	// The 150 resources share messages: one per partition.
+	if d := srv.Deliveries(); d > 4 {
+		t.Fatalf("%d AMQP messages for 600 events of 150 resources over 4 partitions, want at most 4", d)
 	}
-	checkDelivered(t, readAll(t, srv, srv.ConnectionString(), nil), ms)
+	got := readAll(t, srv, srv.ConnectionString(), nil)
+	if len(got) < 2 {
+		t.Fatalf("150 resources landed in %d partition(s)", len(got))
+	}
+	checkDelivered(t, got, ms, srv.PartitionIDs())
 }
 
-// BenchmarkWriteBatchDistinctResources is the worst case for batching: every
-// event of a batch of 500 is about another resource, so each is its own
-// AMQP message.
+// BenchmarkWriteBatchDistinctResources: every event of a batch of 500 is
+// about another resource (with a partition key per message this was the
+// worst case, one message per event; now one message per partition).
 func BenchmarkWriteBatchDistinctResources(b *testing.B) {
 	srv := amqptest.Start(b, amqptest.Options{Partitions: 4, Retain: 2000})
 	s := connect(b, eventhub.Options{ConnectionString: srv.ConnectionString()})
