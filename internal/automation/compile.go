@@ -106,6 +106,12 @@ func internScopes(scopes []Scope) []string {
 	return keys
 }
 
+// WorkspaceBatchSize bounds the batches of Workspace actions (the export
+// configuration's batchSize when that is larger): a workspace writes a
+// batch's rows in one transaction and the Logs Ingestion API takes up to
+// 1 MB per call, so larger batches cost less per row.
+const WorkspaceBatchSize = 1000
+
 func compileAction(key string, i int, a Action) *export.Action {
 	out := &export.Action{Key: export.ActionKey(key, i), Type: a.ActionType}
 	switch a.ActionType {
@@ -115,6 +121,7 @@ func compileAction(key string, i int, a Action) *export.Action {
 		out.Config = EventHubTarget{ResourceID: a.EventHubResourceID, ConnectionString: a.ConnectionString, TrustedService: a.IsTrustedServiceEnabled}
 	case ActionWorkspace:
 		out.Config = WorkspaceTarget{ResourceID: a.WorkspaceResourceID}
+		out.BatchSize = WorkspaceBatchSize
 	case ActionKafka:
 		out.Config = KafkaTarget{Brokers: append([]string(nil), a.Brokers...), Topic: a.Topic, Mechanism: a.SASLMechanism,
 			Username: a.SASLUsername, Password: a.SASLPassword, TLS: a.TLSEnabled, InsecureSkipVerify: a.TLSInsecureSkipVerify,

@@ -234,6 +234,18 @@ func TestExtensionActions_compile(t *testing.T) {
 	if other.Actions[0].Fingerprint == x.Actions[0].Fingerprint {
 		t.Error("the fingerprint ignores the topic")
 	}
+	// Only Workspace actions take larger batches than the engine's.
+	if x.Actions[0].BatchSize != 0 {
+		t.Errorf("kafka action batch size %d, want the engine's", x.Actions[0].BatchSize)
+	}
+	ws, err := automation.Compile(compile(map[string]any{"actionType": "Workspace",
+		"workspaceResourceId": "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.OperationalInsights/workspaces/ws"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.Actions[0].BatchSize != automation.WorkspaceBatchSize {
+		t.Errorf("workspace action batch size %d, want %d", ws.Actions[0].BatchSize, automation.WorkspaceBatchSize)
+	}
 
 	w, err := automation.Compile(compile(webhookAction(nil)))
 	if err != nil {

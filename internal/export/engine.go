@@ -37,7 +37,11 @@ type Action struct {
 	Fingerprint string
 	// Secrets are redacted from every error the action records.
 	Secrets []string
-	export  *Export
+	// BatchSize, when larger than Options.BatchSize, is this action's
+	// batch bound: a destination that pays per batch (a workspace writes
+	// one transaction per batch) takes larger ones.
+	BatchSize int
+	export    *Export
 }
 
 // Export is an automation as the engine sees it.
@@ -788,7 +792,8 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 				return
 			}
 		}
-		entries, t, ok := e.hot.take(key, e.opts.BatchSize)
+		batchSize := max(e.opts.BatchSize, a.BatchSize)
+		entries, t, ok := e.hot.take(key, batchSize)
 		if !ok {
 			// The store's queue still holds the batch being recorded
 			// (if any): read after it.
@@ -798,8 +803,8 @@ func (e *Engine) deliverAction(ctx context.Context, key string) {
 			}
 			m := e.hot.mark(key)
 			var err error
-			entries, err = e.store.Queued(ctx, key, after, e.opts.BatchSize)
-			e.hot.read(key, m, entries, err == nil && len(entries) < e.opts.BatchSize)
+			entries, err = e.store.Queued(ctx, key, after, batchSize)
+			e.hot.read(key, m, entries, err == nil && len(entries) < batchSize)
 			if err != nil {
 				if ctx.Err() == nil {
 					e.log.Error("read queue", "action", key, "err", err)

@@ -530,3 +530,20 @@ func TestReplayDeadLetter(t *testing.T) {
 		t.Fatalf("replayed body %s, want %s", h.rcv.bodies["ev-001"], dls[0].Body)
 	}
 }
+
+// An action's own BatchSize (a workspace's) bounds its batches when larger
+// than the engine's; order and completeness are unchanged.
+func TestActionBatchSize(t *testing.T) {
+	h := newHarness(t, export.Options{BatchSize: 10})
+	x := h.export("big", scopeAll, true, "Assessments")
+	x.Actions[0].BatchSize = 50
+	ids := h.appendEvents("ev", "rg", "Assessments", 200)
+	h.eng.SetExports([]*export.Export{x})
+	h.settle()
+	if got := h.rcv.received(); !slices.Equal(got, ids) {
+		t.Fatalf("received %d events, want the 200 in order", len(got))
+	}
+	if _, maxBatch := h.stats.get(); maxBatch <= 10 || maxBatch > 50 {
+		t.Fatalf("largest batch %d, want more than the engine's 10 and at most the action's 50", maxBatch)
+	}
+}
