@@ -10,8 +10,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"sluice/internal/procstat"
 )
 
 const (
@@ -170,7 +171,7 @@ func (w *workload) run() (*result, error) {
 		interval = time.Duration(float64(time.Second) * float64(o.batch) / float64(o.rate))
 	}
 	next := time.Now()
-	rssBefore, cpuBefore, selfBefore := w.srv.rss(), w.srv.cpu(), selfCPU()
+	rssBefore, cpuBefore, selfBefore := w.srv.rss(), w.srv.cpu(), procstat.CPU()
 	for first := 0; first < o.records; first += o.batch {
 		if first == killAt {
 			restarting.Store(true)
@@ -206,7 +207,7 @@ func (w *workload) run() (*result, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	res.cpu = w.srv.cpu() - cpuBefore
-	res.selfCPU = selfCPU() - selfBefore
+	res.selfCPU = procstat.CPU() - selfBefore
 	res.rssAfter, res.fileRSS = w.srv.rss(), w.srv.fileRSS()
 	res.peakRSS = w.srv.peak()
 	if down, up := w.rcv.outageWindow(); !down.IsZero() && !up.IsZero() {
@@ -350,13 +351,4 @@ func (r *result) print(out io.Writer, o options) {
 			r.outageFor.Round(time.Second), r.outageFirst>>20, r.outageMid>>20, r.outageEnd>>20, r.outagePeak>>20)
 	}
 	fmt.Fprintf(out, "lost:       %d\n", r.lost)
-}
-
-// selfCPU is the harness process's user and system CPU time.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"sluice/internal/amqptest"
 	"sluice/internal/config"
+	"sluice/internal/procstat"
 	"sluice/internal/server/servertest"
 	"sluice/internal/store"
 )
@@ -100,7 +100,7 @@ func BenchmarkExportEndToEnd(b *testing.B) {
 			putAutomation(b, env, fmt.Sprintf("BenchHook%d", i), map[string]any{"actionType": "Webhook", "uri": ts.URL + "/hook", "signingKey": "bench-signing-key-0123456789", "batch": true, "maxEvents": 1000})
 		}
 		events := max(b.N/fanout, 1)
-		cpu0 := processCPU()
+		cpu0 := procstat.CPU()
 		b.ResetTimer()
 		benchEvents(b, env, 0, events)
 		deadline := time.Now().Add(5 * time.Minute)
@@ -112,7 +112,7 @@ func BenchmarkExportEndToEnd(b *testing.B) {
 		}
 		b.StopTimer()
 		b.ReportMetric(float64(events*fanout)/b.Elapsed().Seconds(), "deliveries/s")
-		b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(events*fanout), "cpu-µs/delivery")
+		b.ReportMetric(float64((procstat.CPU()-cpu0).Microseconds())/float64(events*fanout), "cpu-µs/delivery")
 	})
 	b.Run("amqp", func(b *testing.B) {
 		hub := amqptest.Start(b, amqptest.Options{Hub: "exports", Retain: 1000})
@@ -151,7 +151,7 @@ func runExportBench(b *testing.B, env *servertest.Env, name string) {
 		return hs[0].Delivered
 	}
 	base := delivered()
-	cpu0 := processCPU()
+	cpu0 := procstat.CPU()
 	b.ResetTimer()
 	benchEvents(b, env, 0, b.N)
 	deadline := time.Now().Add(5 * time.Minute)
@@ -165,16 +165,7 @@ func runExportBench(b *testing.B, env *servertest.Env, name string) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	// CPU per event (the whole process: server, sink and receiver) stays
 	// meaningful on a machine shared with other work.
-	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
-}
-
-// processCPU is the user+system CPU time the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((procstat.CPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
 }
 
 // benchBatch is the export batch size of the end-to-end benchmarks.

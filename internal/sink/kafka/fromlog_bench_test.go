@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"sluice/internal/export"
+	"sluice/internal/procstat"
 	"sluice/internal/sink/kafka"
 	"sluice/internal/store"
 	"sluice/internal/store/sqlite"
@@ -68,7 +68,7 @@ func BenchmarkEngineFromLog(b *testing.B) {
 	eng.SetExports([]*export.Export{{Key: key, ID: key, Subscription: sub, Enabled: true,
 		Scopes: []string{"/subscriptions/" + sub}, Sources: []string{"Assessments"},
 		Actions: []*export.Action{{Key: export.ActionKey(key, 0), Type: "EventHub", Fingerprint: "kafka"}}}})
-	cpu0 := processCPU()
+	cpu0 := procstat.CPU()
 	b.ResetTimer()
 	go eng.Run(ctx)
 	deadline := time.Now().Add(5 * time.Minute)
@@ -84,14 +84,5 @@ func BenchmarkEngineFromLog(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
-}
-
-// processCPU is the user+system CPU time the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((procstat.CPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"sluice/internal/store"
@@ -85,16 +84,7 @@ func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
 		}
 		n, _ = res.RowsAffected()
 	default:
-		list := make([]byte, 0, 12*len(seqs))
-		list = append(list, '[')
-		for i, seq := range seqs {
-			if i > 0 {
-				list = append(list, ',')
-			}
-			list = strconv.AppendInt(list, seq, 10)
-		}
-		list = append(list, ']')
-		res, err := t.exec(ctx, sqlDequeueMany, action, string(list))
+		res, err := t.exec(ctx, sqlDequeueMany, action, jsonInts(seqs))
 		if err != nil {
 			return fmt.Errorf("dequeue %d entries of %s: %w", len(seqs), action, err)
 		}

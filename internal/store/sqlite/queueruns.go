@@ -275,16 +275,7 @@ func (db *DB) eventsBySeq(ctx context.Context, seqs []int64) (map[int64]*store.E
 		// Dense: one range scan.
 		rows, err = db.r.QueryContext(ctx, `SELECT seq, id, source, resource_id, body FROM events WHERE seq BETWEEN ? AND ?`, lo, hi)
 	} else {
-		list := make([]byte, 0, 12*len(seqs))
-		list = append(list, '[')
-		for i, s := range seqs {
-			if i > 0 {
-				list = append(list, ',')
-			}
-			list = strconv.AppendInt(list, s, 10)
-		}
-		list = append(list, ']')
-		rows, err = db.r.QueryContext(ctx, `SELECT seq, id, source, resource_id, body FROM events WHERE seq IN (SELECT value FROM json_each(?))`, string(list))
+		rows, err = db.r.QueryContext(ctx, `SELECT seq, id, source, resource_id, body FROM events WHERE seq IN (SELECT value FROM json_each(?))`, jsonInts(seqs))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read queued events: %w", err)
@@ -300,4 +291,17 @@ func (db *DB) eventsBySeq(ctx context.Context, seqs []int64) (map[int64]*store.E
 		}
 	}
 	return out, rows.Err()
+}
+
+// jsonInts renders seqs as a JSON array, for json_each.
+func jsonInts(seqs []int64) string {
+	list := make([]byte, 0, 12*len(seqs))
+	list = append(list, '[')
+	for i, s := range seqs {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, s, 10)
+	}
+	return string(append(list, ']'))
 }
