@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"sluice/internal/armapi"
 	"sluice/internal/armid"
@@ -219,13 +218,7 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request, reach *auth.Reac
 	if err != nil {
 		return err
 	}
-	var items []*Automation
-	var last string
-	if reach.All() {
-		items, last, err = h.Svc.List(r.Context(), r.PathValue("subscriptionId"), rg, page)
-	} else {
-		items, last, err = h.Svc.listReach(r.Context(), reach, r.PathValue("subscriptionId"), rg, page)
-	}
+	items, last, err := h.Svc.List(r.Context(), reach, r.PathValue("subscriptionId"), rg, page)
 	if err != nil {
 		return err
 	}
@@ -235,26 +228,4 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request, reach *auth.Reac
 	}
 	armapi.WriteList(w, r, out, last)
 	return nil
-}
-
-// listReach is List for a caller who may read only some resource groups
-// or automations of the subscription: it reads only those key ranges.
-func (s *Service) listReach(ctx context.Context, reach *auth.Reach, sub, rg string, page armapi.Page) ([]*Automation, string, error) {
-	opts := store.ListOptions{Kind: Kind, Parent: strings.ToLower(sub)}
-	if rg != "" {
-		opts = store.ListOptions{Kind: Kind, Prefix: armid.Key(armid.ResourceGroupID(sub, rg)) + "/providers/" + strings.ToLower(ResourceType) + "/"}
-	}
-	recs, last, err := auth.ListReach(ctx, s.Store, reach, opts, page, nil)
-	if err != nil {
-		return nil, "", err
-	}
-	items := make([]*Automation, 0, len(recs))
-	for _, rec := range recs {
-		a, err := s.decode(rec)
-		if err != nil {
-			return nil, "", err
-		}
-		items = append(items, a)
-	}
-	return items, last, nil
 }

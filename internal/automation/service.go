@@ -364,24 +364,20 @@ func (s *Service) Delete(ctx context.Context, ref Ref, cond Conditions) error {
 	return nil
 }
 
-// List returns a page of automations of a subscription, or of a resource
-// group when rg is set, in key order after page.After; last is the key to
-// continue after ("" on the last page).
-func (s *Service) List(ctx context.Context, sub, rg string, page armapi.Page) (items []*Automation, last string, err error) {
-	opts := store.ListOptions{Kind: Kind, After: page.After, Limit: page.Limit + 1}
+// List returns a page of the automations of a subscription, or of a
+// resource group when rg is set, that lie within reach, in key order after
+// page.After; last is the key to continue after ("" on the last page). A
+// partial reach reads only the key ranges of its scopes.
+func (s *Service) List(ctx context.Context, reach *auth.Reach, sub, rg string, page armapi.Page) (items []*Automation, last string, err error) {
+	opts := store.ListOptions{Kind: Kind, Parent: strings.ToLower(sub)}
 	if rg != "" {
-		opts.Prefix = armid.Key(armid.ResourceGroupID(sub, rg)) + "/providers/" + strings.ToLower(ResourceType) + "/"
-	} else {
-		opts.Parent = strings.ToLower(sub)
+		opts = store.ListOptions{Kind: Kind, Prefix: armid.Key(armid.ResourceGroupID(sub, rg)) + "/providers/" + strings.ToLower(ResourceType) + "/"}
 	}
-	recs, err := s.Store.List(ctx, opts)
+	recs, last, err := auth.ListReach(ctx, s.Store, reach, opts, page, nil)
 	if err != nil {
 		return nil, "", err
 	}
-	if len(recs) > page.Limit {
-		recs = recs[:page.Limit]
-		last = recs[len(recs)-1].Key
-	}
+	items = make([]*Automation, 0, len(recs))
 	for _, rec := range recs {
 		a, err := s.decode(rec)
 		if err != nil {
