@@ -90,8 +90,7 @@ func (t *txn) Dequeue(ctx context.Context, action string, seqs []int64) error {
 		}
 		n, _ = res.RowsAffected()
 	}
-	sorted, _ := sortSeqs(slices.Clone(seqs), make([]string, len(seqs)))
-	fromRuns, err := t.dequeueRuns(ctx, action, sorted)
+	fromRuns, err := t.dequeueRuns(ctx, action, ascending(seqs))
 	if err != nil {
 		return err
 	}
@@ -177,6 +176,17 @@ func sortSeqs(seqs []int64, ids []string) ([]int64, []string) {
 	copy(seqs, s2)
 	copy(ids, i2)
 	return seqs[:len(s2)], ids[:len(i2)]
+}
+
+// ascending returns seqs sorted without duplicates: seqs itself when it
+// already is (delivery dequeues batches in order), else a sorted copy.
+func ascending(seqs []int64) []int64 {
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] <= seqs[i-1] {
+			return slices.Compact(slices.Sorted(slices.Values(seqs)))
+		}
+	}
+	return seqs
 }
 
 // SetActionState implements store.QueueTx.

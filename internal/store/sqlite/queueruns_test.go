@@ -196,6 +196,9 @@ func TestSeqsEncoding(t *testing.T) {
 	if _, err := decodeSeqs(nil, 1, []byte{0x80}); err == nil {
 		t.Error("a truncated varint decoded")
 	}
+	if got := ascending([]int64{5, 2, 5, 1}); !slices.Equal(got, []int64{1, 2, 5}) {
+		t.Errorf("ascending = %v", got)
+	}
 	s, ids := sortSeqs([]int64{3, 1, 3, 2}, []string{"c", "a", "c2", "b"})
 	if !slices.Equal(s, []int64{1, 2, 3}) || !slices.Equal(ids, []string{"a", "b", "c"}) {
 		t.Errorf("sortSeqs = %v %v", s, ids)
