@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -167,8 +168,69 @@ func (in *Ingestor) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	armapi.WriteJSON(w, http.StatusOK, res)
+	armapi.WriteRaw(w, http.StatusOK, res.AppendJSON(make([]byte, 0, 64+len(res.Results)*(48+avgIDLen(res)))))
 	return nil
+}
+
+func avgIDLen(res *Result) int {
+	if len(res.Results) == 0 {
+		return 0
+	}
+	return len(res.Results[0].ID)
+}
+
+// AppendJSON appends the result as encoding/json would encode it, without
+// reflection: a request's answer holds one entry per line.
+func (r *Result) AppendJSON(b []byte) []byte {
+	b = append(b, `{"accepted":`...)
+	b = strconv.AppendInt(b, int64(r.Accepted), 10)
+	b = append(b, `,"rejected":`...)
+	b = strconv.AppendInt(b, int64(r.Rejected), 10)
+	b = append(b, `,"results":[`...)
+	for i := range r.Results {
+		lr := &r.Results[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"line":`...)
+		b = strconv.AppendInt(b, int64(lr.Line), 10)
+		b = append(b, `,"status":`...)
+		b = appendString(b, lr.Status)
+		if lr.ID != "" {
+			b = append(b, `,"id":`...)
+			b = appendString(b, lr.ID)
+		}
+		if e := lr.Error; e != nil {
+			b = append(b, `,"error":{"code":`...)
+			b = appendString(b, e.Code)
+			b = append(b, `,"message":`...)
+			b = appendString(b, e.Message)
+			if e.Target != "" {
+				b = append(b, `,"target":`...)
+				b = appendString(b, e.Target)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// appendString appends s as a JSON string, exactly as encoding/json does:
+// plain printable ASCII as it is, anything else through encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, err := json.Marshal(s)
+			if err != nil { // unreachable: every Go string encodes
+				return append(b, `""`...)
+			}
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 type pending struct {

@@ -226,3 +226,45 @@ func TestLargeRequest(t *testing.T) {
 		t.Errorf("stored %d records (%v), want %d", n, err, accepted)
 	}
 }
+
+// resultOf builds a result whose strings are taken from ss.
+func resultOf(ss ...string) *ingest.Result {
+	r := &ingest.Result{Accepted: 2, Rejected: len(ss), Results: []ingest.LineResult{}}
+	r.Results = append(r.Results, ingest.LineResult{Line: 1, Status: ingest.StatusAccepted, ID: "/subscriptions/x/a"}, ingest.LineResult{Line: 2, Status: ingest.StatusAccepted})
+	for i, s := range ss {
+		r.Results = append(r.Results, ingest.LineResult{Line: i + 3, Status: ingest.StatusRejected, ID: s,
+			Error: &ingest.LineErrorOut{Code: "Bad" + s, Message: "The value '" + s + "' is wrong.", Target: s}})
+	}
+	return r
+}
+
+func TestResultAppendJSON(t *testing.T) {
+	for _, r := range []*ingest.Result{
+		{Results: []ingest.LineResult{}},
+		resultOf(),
+		resultOf("plain", `quote " and \ backslash`, "<html> & more", "tab\tnewline\n", "é ünïcode ✓", "\u2028\u2029", "bad utf8 \xff\xfe", ""),
+	} {
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.AppendJSON(nil); string(got) != string(want) {
+			t.Errorf("AppendJSON:\n%s\nencoding/json:\n%s", got, want)
+		}
+	}
+}
+
+// FuzzResultAppendJSON checks that the hand-written encoding equals
+// encoding/json's for any strings.
+func FuzzResultAppendJSON(f *testing.F) {
+	for _, s := range []string{"", "a", `"\`, "<>&", "\x00\x1f", "\u2028", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := resultOf(s, s+s)
+		want, _ := json.Marshal(r)
+		if got := r.AppendJSON(nil); string(got) != string(want) {
+			t.Fatalf("AppendJSON:\n%q\nencoding/json:\n%q", got, want)
+		}
+	})
+}

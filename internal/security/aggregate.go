@@ -58,6 +58,10 @@ type assessInfo struct {
 	first, change int64
 	// hash is the hash of the stored body.
 	hash uint64
+	// line is the hash of an ingested line known to produce exactly the
+	// stored body when applied again (0 when none is known): a re-sent
+	// line with this hash changes nothing (see rescan.go).
+	line uint64
 }
 
 // subAgg is one subscription's counters, and an index of which records
@@ -77,8 +81,9 @@ type subAgg struct {
 	keys [][3]int
 	// alerts and findings hold the hashes of the keys of the stored alerts
 	// and sub-assessments (a miss proves absence; a hit is checked in the
-	// store).
-	alerts, findings map[uint64]struct{}
+	// store), each with the hash of an ingested line known to reproduce the
+	// stored record (0 when none is known; see rescan.go).
+	alerts, findings map[uint64]uint64
 }
 
 func newSubAgg(ix *aggIndex) *subAgg {
@@ -87,8 +92,8 @@ func newSubAgg(ix *aggIndex) *subAgg {
 		ctl:      make([]ctlCount, len(ix.inControl)),
 		counted:  map[string]int{},
 		keys:     make([][3]int, len(ix.keyControls)),
-		alerts:   map[uint64]struct{}{},
-		findings: map[uint64]struct{}{},
+		alerts:   map[uint64]uint64{},
+		findings: map[uint64]uint64{},
 	}
 }
 

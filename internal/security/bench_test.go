@@ -77,7 +77,8 @@ func benchLines(r *rand.Rand, subs []string, start, n int) [][]byte {
 // route of a full server (HTTPS, embedded SQLite) from two concurrent
 // clients, and reports records committed per second: new records (each one
 // stored with its event), and the same batches sent again (a periodic
-// re-scan that changes nothing, which the cache answers without writing).
+// re-scan that changes nothing: byte-identical lines that the cache
+// answers without parsing or writing, see rescan.go).
 func BenchmarkIngest(b *testing.B) {
 	for _, syncMode := range []string{"NORMAL", "FULL"} {
 		b.Run("sync="+syncMode+"/new", func(b *testing.B) { benchIngest(b, syncMode, false) })
@@ -145,9 +146,14 @@ func benchIngest(b *testing.B, syncMode string, resend bool) {
 		wg.Wait()
 	}
 	if resend {
-		post()
-		next.Store(0)
-		accepted.Store(0)
+		// A scanner's periodic re-scan: the records were written once and
+		// re-sent once before (when the writer learns that the lines change
+		// nothing); the timed pass is the steady state that follows.
+		for range 2 {
+			post()
+			next.Store(0)
+			accepted.Store(0)
+		}
 	}
 	b.ResetTimer()
 	post()

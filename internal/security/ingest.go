@@ -134,6 +134,16 @@ func splitAssessment(id string) (*armid.ID, string, error) {
 }
 
 func (s *Service) parseAssessmentLine(raw []byte) (ingest.Record, error) {
+	fast, h := s.resentAssessment(raw)
+	if fast != nil {
+		return fast, nil
+	}
+	return s.parseAssessmentLineHashed(raw, h)
+}
+
+// parseAssessmentLineHashed parses an assessment line in full; h is the
+// hash of the line.
+func (s *Service) parseAssessmentLineHashed(raw []byte, h uint64) (ingest.Record, error) {
 	a, err := ParseAssessment(raw)
 	if err != nil {
 		return nil, apiError(err)
@@ -152,7 +162,7 @@ func (s *Service) parseAssessmentLine(raw []byte) (ingest.Record, error) {
 		prepare: func(now time.Time) { spec = s.speculate(rid, key, a, now) },
 		apply: func(ctx context.Context, w *Writer) error {
 			return w.apply(ctx, func() error {
-				_, err := w.putAssessment(ctx, rid.String(), key, a, spec)
+				_, err := w.putAssessment(ctx, rid.String(), key, a, spec, h)
 				return err
 			})
 		}}, nil
@@ -193,6 +203,16 @@ func splitSubAssessment(id string) (assessmentID, name string, rid *armid.ID, er
 }
 
 func (svc *Service) parseSubAssessmentLine(raw []byte) (ingest.Record, error) {
+	fast, h := svc.resentSubAssessment(raw)
+	if fast != nil {
+		return fast, nil
+	}
+	return svc.parseSubAssessmentLineHashed(raw, h)
+}
+
+// parseSubAssessmentLineHashed parses a finding line in full; h is the hash
+// of the line.
+func (svc *Service) parseSubAssessmentLineHashed(raw []byte, h uint64) (ingest.Record, error) {
 	s, err := ParseSubAssessment(raw)
 	if err != nil {
 		return nil, apiError(err)
@@ -210,7 +230,7 @@ func (svc *Service) parseSubAssessmentLine(raw []byte) (ingest.Record, error) {
 		prepare: func(now time.Time) { spec = svc.speculateSub(aid, name, s, now) },
 		apply: func(ctx context.Context, w *Writer) error {
 			return w.apply(ctx, func() error {
-				_, err := w.putSubAssessment(ctx, aid, name, s, spec)
+				_, err := w.putSubAssessment(ctx, aid, name, s, spec, h)
 				return err
 			})
 		}}, nil
@@ -259,6 +279,16 @@ func alertScope(a *Alert) (string, error) {
 }
 
 func (s *Service) parseAlertLine(raw []byte) (ingest.Record, error) {
+	fast, h := s.resentAlert(raw)
+	if fast != nil {
+		return fast, nil
+	}
+	return s.parseAlertLineHashed(raw, h)
+}
+
+// parseAlertLineHashed parses an alert line in full; h is the hash of the
+// line.
+func (s *Service) parseAlertLineHashed(raw []byte, h uint64) (ingest.Record, error) {
 	a, err := ParseAlert(raw)
 	if err != nil {
 		return nil, apiError(err)
@@ -274,7 +304,7 @@ func (s *Service) parseAlertLine(raw []byte) (ingest.Record, error) {
 	l.prepare = func(now time.Time) { spec = s.speculateAlert(a, id, now) }
 	l.apply = func(ctx context.Context, w *Writer) error {
 		err := w.apply(ctx, func() error {
-			_, err := w.putAlert(ctx, a, id, spec)
+			_, err := w.putAlert(ctx, a, id, spec, &resentLine{hash: h, scope: l.scope})
 			return err
 		})
 		l.id = a.ID

@@ -84,9 +84,15 @@ type Service struct {
 	tenants map[string]string
 	// rgLocs remembers resource group locations ("" for unknown groups).
 	rgLocs map[string]string
-	seed   maphash.Seed
-	rev    atomic.Int64
-	now    func() time.Time
+	// alertLines finds the alert an ingested line was last confirmed for,
+	// by the line's hash (see rescan.go); at most maxAlertLines entries.
+	alertLines map[uint64]alertLine
+	// resentLines counts the ingested lines confirmed unchanged without
+	// being parsed.
+	resentLines atomic.Uint64
+	seed        maphash.Seed
+	rev         atomic.Int64
+	now         func() time.Time
 }
 
 type cachedAgg struct {
@@ -276,9 +282,9 @@ func (s *Service) loadAgg(ctx context.Context, r store.Reader, sub string) (*sub
 	if err != nil {
 		return nil, err
 	}
-	for kind, set := range map[string]map[uint64]struct{}{KindAlert: agg.alerts, KindSubAssessment: agg.findings} {
+	for kind, set := range map[string]map[uint64]uint64{KindAlert: agg.alerts, KindSubAssessment: agg.findings} {
 		err := eachIn(ctx, r, kind, prefix, func(rec *store.Record) error {
-			set[s.hashKey(rec.Key)] = struct{}{}
+			set[s.hashKey(rec.Key)] = 0
 			return nil
 		})
 		if err != nil {

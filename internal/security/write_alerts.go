@@ -135,7 +135,7 @@ func (w *Writer) PutAlert(ctx context.Context, a *Alert, id string) (*Alert, boo
 	created := false
 	err := w.apply(ctx, func() error {
 		var err error
-		created, err = w.putAlert(ctx, a, id, nil)
+		created, err = w.putAlert(ctx, a, id, nil, nil)
 		return err
 	})
 	return a, created, err
@@ -241,7 +241,7 @@ func (w *Writer) useAlertSpec(ctx context.Context, a *Alert, sp *alertSpec) (boo
 		return false, err
 	}
 	hk := sp.hk
-	w.later(p.sub, false, func(agg *subAgg) { agg.alerts[hk] = struct{}{} })
+	w.later(p.sub, false, func(agg *subAgg) { agg.alerts[hk] = 0 })
 	resource := sp.alert.AzureResourceID()
 	if resource == "" {
 		resource = sp.alert.ID
@@ -254,7 +254,9 @@ func (w *Writer) useAlertSpec(ctx context.Context, a *Alert, sp *alertSpec) (boo
 	return true, nil
 }
 
-func (w *Writer) putAlert(ctx context.Context, a *Alert, id string, spec *alertSpec) (bool, error) {
+// putAlert writes an alert; from, when set, is the ingested line it comes
+// from, remembered when the line changes nothing (see rescan.go).
+func (w *Writer) putAlert(ctx context.Context, a *Alert, id string, spec *alertSpec, from *resentLine) (bool, error) {
 	if spec != nil {
 		if done, err := w.useAlertSpec(ctx, a, spec); done || err != nil {
 			return done, err
@@ -307,11 +309,16 @@ func (w *Writer) putAlert(ctx context.Context, a *Alert, id string, spec *alertS
 	if prev != nil {
 		a.ID = prev.ID
 	}
-	if _, _, err := w.put(ctx, KindAlert, a.ID, "", prevRec, a); err != nil {
+	_, wrote, err := w.put(ctx, KindAlert, a.ID, "", prevRec, a)
+	if err != nil {
 		return false, err
 	}
 	hk = w.s.hashKey(armid.Key(a.ID))
-	w.later(p.sub, false, func(agg *subAgg) { agg.alerts[hk] = struct{}{} })
+	if !wrote && from != nil {
+		w.rememberAlert(e, p.sub, hk, a.ID, from)
+	} else {
+		w.later(p.sub, false, func(agg *subAgg) { agg.alerts[hk] = 0 })
+	}
 	if !AlertChanged(prev, a) {
 		return false, nil
 	}
@@ -374,6 +381,16 @@ func (w *Writer) SetAlertStatus(ctx context.Context, alertID, status string) err
 		if _, _, err := w.put(ctx, KindAlert, prev.ID, "", rec, &next); err != nil {
 			return err
 		}
+		// A re-sent line no longer reproduces the alert.
+		if _, err := w.touch(ctx, id.Subscription); err != nil {
+			return err
+		}
+		hk := w.s.hashKey(armid.Key(prev.ID))
+		w.later(id.Subscription, false, func(agg *subAgg) {
+			if _, ok := agg.alerts[hk]; ok {
+				agg.alerts[hk] = 0
+			}
+		})
 		return w.emitAlert(ctx, &next, tenant, id.Subscription, id.ResourceGroup)
 	})
 }

@@ -21,7 +21,7 @@ func (w *Writer) PutAssessment(ctx context.Context, resource, key string, a *Ass
 	created := false
 	err := w.apply(ctx, func() error {
 		var err error
-		created, err = w.putAssessment(ctx, resource, key, a, nil)
+		created, err = w.putAssessment(ctx, resource, key, a, nil, 0)
 		return err
 	})
 	return a, created, err
@@ -89,7 +89,10 @@ func (s *Service) speculate(rid *armid.ID, key string, a *Assessment, now time.T
 	return sp
 }
 
-func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Assessment, spec *assessSpec) (bool, error) {
+// putAssessment writes an assessment; line is the hash of the ingested line
+// it comes from (0 for other writes), remembered for a built-in
+// recommendation (see rescan.go).
+func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Assessment, spec *assessSpec, line uint64) (bool, error) {
 	rid, err := resourceID(resource, "assessed resource")
 	if err != nil {
 		return false, err
@@ -117,12 +120,18 @@ func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Ass
 	var info assessInfo
 	var exists bool
 	w.lookup(e, func(agg *subAgg) { info, exists = agg.res[resKey][k] })
-	if spec != nil && spec.now.Equal(w.now) && spec.tenant == tenant && spec.exists == exists && spec.info == info &&
-		meta == w.s.builtins[strings.ToLower(key)] {
+	builtin := meta == w.s.builtins[strings.ToLower(key)]
+	if !builtin {
+		line = 0 // custom metadata can change what the same line produces
+	}
+	if spec != nil && spec.now.Equal(w.now) && spec.tenant == tenant && spec.exists == exists && spec.info.same(info) && builtin {
 		if exists && spec.next.hash == info.hash {
+			w.remember(e, resKey, k, info.hash, line)
 			return false, nil
 		}
-		return w.writeAssessment(ctx, a, rid, sub, tenant, resKey, k, exists, spec.body, spec.next, spec.event, spec.action)
+		next := spec.next
+		next.line = line
+		return w.writeAssessment(ctx, a, rid, sub, tenant, resKey, k, exists, spec.body, next, spec.event, spec.action)
 	}
 	var prev *Assessment
 	if exists {
@@ -135,8 +144,9 @@ func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Ass
 		return false, err
 	}
 	st := a.Properties.Status
-	next := assessInfo{code: st.Code, first: unixNano(st.FirstEvaluationDate), change: unixNano(st.StatusChangeDate), hash: w.s.hash(body)}
+	next := assessInfo{code: st.Code, first: unixNano(st.FirstEvaluationDate), change: unixNano(st.StatusChangeDate), hash: w.s.hash(body), line: line}
 	if exists && next.hash == info.hash {
+		w.remember(e, resKey, k, info.hash, line)
 		return false, nil
 	}
 	var evBody []byte
@@ -245,7 +255,7 @@ func (w *Writer) PutSubAssessment(ctx context.Context, assessmentID, name string
 	created := false
 	err := w.apply(ctx, func() error {
 		var err error
-		created, err = w.putSubAssessment(ctx, assessmentID, name, s, nil)
+		created, err = w.putSubAssessment(ctx, assessmentID, name, s, nil, 0)
 		return err
 	})
 	return s, created, err
@@ -329,7 +339,10 @@ func (s *Service) speculateSub(assessmentID, name string, sa *SubAssessment, now
 	return sp
 }
 
-func (w *Writer) putSubAssessment(ctx context.Context, assessmentID, name string, s *SubAssessment, spec *subSpec) (bool, error) {
+// putSubAssessment writes a finding; line is the hash of the ingested line
+// it comes from (0 for other writes), remembered when the line changes
+// nothing (see rescan.go).
+func (w *Writer) putSubAssessment(ctx context.Context, assessmentID, name string, s *SubAssessment, spec *subSpec, line uint64) (bool, error) {
 	if err := checkName(name, "sub-assessment"); err != nil {
 		return false, err
 	}
@@ -347,7 +360,7 @@ func (w *Writer) putSubAssessment(ctx context.Context, assessmentID, name string
 		if err := w.tx.Put(ctx, &store.Record{Kind: KindSubAssessment, Key: armid.Key(id), ID: id, Body: spec.body}); err != nil {
 			return false, err
 		}
-		w.later(sub, false, func(agg *subAgg) { agg.findings[hk] = struct{}{} })
+		w.later(sub, false, func(agg *subAgg) { agg.findings[hk] = 0 })
 		if err := w.emit(ctx, &store.Event{Source: SourceSubAssessments, Tenant: tenant, Subscription: sub,
 			ResourceGroup: rid.ResourceGroup, ResourceID: rid.String(), Body: spec.event}); err != nil {
 			return false, err
@@ -373,10 +386,15 @@ func (w *Writer) putSubAssessment(ctx context.Context, assessmentID, name string
 		}
 	}
 	CompleteSubAssessment(s, parentID, name, w.now)
-	if _, _, err := w.put(ctx, KindSubAssessment, s.ID, "", prevRec, s); err != nil {
+	_, wrote, err := w.put(ctx, KindSubAssessment, s.ID, "", prevRec, s)
+	if err != nil {
 		return false, err
 	}
-	w.later(sub, false, func(agg *subAgg) { agg.findings[hk] = struct{}{} })
+	if wrote || line == 0 {
+		w.later(sub, false, func(agg *subAgg) { agg.findings[hk] = 0 })
+	} else {
+		w.rememberKey(e, func(agg *subAgg) map[uint64]uint64 { return agg.findings }, hk, line)
+	}
 	action, ok := SubAssessmentChange(prev, s)
 	if !ok {
 		return prev == nil, nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"sluice/internal/armapi"
 	"sluice/internal/catalog"
 	"sluice/internal/ingest"
@@ -34,6 +36,9 @@ func (s *Server) initSecurity(ctx context.Context) error {
 	s.Router.Handle(armapi.Route{Method: http.MethodPost, Pattern: IngestPath, APIVersions: VersionsIngest,
 		Permission: armapi.PermissionAuthenticated, Handler: in.ServeHTTP})
 	s.snapshots = s.Security
+	s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sluice_ingest_resent_lines_total",
+		Help: "Ingested lines accepted as unchanged without being parsed: byte-identical to the last line that produced their record."},
+		func() float64 { return float64(s.Security.ResentLines()) }))
 	if s.Config.Demo {
 		if err := seedDemoSecurity(ctx, s.Security, s.Log); err != nil {
 			return fmt.Errorf("seed demo security data: %w", err)

@@ -1,0 +1,285 @@
+package security
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"sluice/internal/armid"
+	"sluice/internal/ingest"
+)
+
+// This file answers re-sent assessment lines without parsing them. Scanners
+// re-send their whole inventory on every run, and most of it is
+// byte-identical to what they sent last time. The cache keeps, per stored
+// assessment of a built-in recommendation, the hash of an ingested line
+// known to produce exactly the stored body when applied again
+// (assessInfo.line). Applying a line is deterministic given the stored state,
+// and applying it again to the body it produced changes nothing (the
+// evaluation dates are kept, the status code is the same). So a line whose
+// bytes hash to that value is accepted as unchanged after two cheap checks
+// in the writer: the subscription is still registered, and the cache still
+// holds the same line hash. Any write that changes the assessment replaces
+// its assessInfo (and so its line hash); a reload of the cache from the store
+// forgets every line hash. Custom recommendations never take this path: a
+// change of their metadata changes what the same line produces.
+
+// resentAssessment returns the hash of an assessment line and, when the line
+// is byte-identical to the last line that produced the stored assessment, a
+// record that confirms it in the writer instead of parsing it.
+func (s *Service) resentAssessment(raw []byte) (*line, uint64) {
+	h := s.hash(raw)
+	id, ok := scanTopLevelID(raw)
+	if !ok {
+		return nil, h
+	}
+	rid, key, err := splitAssessment(id)
+	if err != nil {
+		return nil, h
+	}
+	key = s.canonicalKey(key)
+	if _, ok := s.builtins[strings.ToLower(key)]; !ok {
+		return nil, h
+	}
+	resKey, k := armid.Key(rid.String()), s.ix.key[strings.ToLower(key)]
+	s.mu.Lock()
+	_, known := s.tenants[rid.Subscription]
+	var info assessInfo
+	var exists bool
+	if e := s.aggs[rid.Subscription]; e != nil {
+		info, exists = e.agg.res[resKey][k]
+	}
+	s.mu.Unlock()
+	if !known || !exists || info.line != h {
+		return nil, h
+	}
+	return s.resent(id, PermAssessmentWrite, writeScope(rid), rid.Subscription,
+		func(agg *subAgg) bool {
+			info, ok := agg.res[resKey][k]
+			return ok && info.line == h
+		},
+		func() (ingest.Record, error) { return s.parseAssessmentLineHashed(raw, h) }), h
+}
+
+// resent returns the record of a line that the cache says changes nothing:
+// in the writer it checks that the subscription is still registered and that
+// the cache still says so (confirmed), and otherwise parses the line in full
+// and applies it.
+func (s *Service) resent(id, perm, scope, sub string, confirmed func(agg *subAgg) bool, full func() (ingest.Record, error)) *line {
+	return &line{id: id, perm: perm, scope: scope, apply: func(ctx context.Context, w *Writer) error {
+		if _, err := w.tenant(ctx, sub); err != nil {
+			return err
+		}
+		e, err := w.touch(ctx, sub)
+		if err != nil {
+			return err
+		}
+		ok := false
+		w.lookup(e, func(agg *subAgg) { ok = confirmed(agg) })
+		if ok {
+			s.resentLines.Add(1)
+			return nil
+		}
+		// The record changed since the line was read: apply it in full.
+		rec, err := full()
+		if err != nil {
+			return err
+		}
+		l, isLine := rec.(*line)
+		if !isLine {
+			return fmt.Errorf("security: a line parsed to a %T", rec)
+		}
+		return l.apply(ctx, w)
+	}}
+}
+
+// resentSubAssessment is resentAssessment for findings.
+func (s *Service) resentSubAssessment(raw []byte) (*line, uint64) {
+	h := s.hash(raw)
+	id, ok := scanTopLevelID(raw)
+	if !ok {
+		return nil, h
+	}
+	aid, name, rid, err := splitSubAssessment(id)
+	if err != nil {
+		return nil, h
+	}
+	resource, key, err := ParseAssessmentID(aid)
+	if err != nil {
+		return nil, h
+	}
+	prid, err := resourceID(resource, "assessed resource")
+	if err != nil {
+		return nil, h
+	}
+	hk := s.hashKey(armid.Key(SubAssessmentID(AssessmentID(prid.String(), key), name)))
+	sub := rid.Subscription
+	s.mu.Lock()
+	_, known := s.tenants[sub]
+	var line uint64
+	if e := s.aggs[sub]; e != nil {
+		line = e.agg.findings[hk]
+	}
+	s.mu.Unlock()
+	if !known || line != h {
+		return nil, h
+	}
+	return s.resent(id, PermSubAssessmentWrite, writeScope(rid), sub,
+		func(agg *subAgg) bool { return agg.findings[hk] == h },
+		func() (ingest.Record, error) { return s.parseSubAssessmentLineHashed(raw, h) }), h
+}
+
+// maxAlertLines bounds Service.alertLines; when full it starts again empty.
+const maxAlertLines = 1 << 17
+
+// alertLine is the alert an ingested line was last confirmed for: alerts
+// are placed from their properties, so a line's alert cannot be found
+// without parsing it.
+type alertLine struct {
+	sub, id, scope string
+	hk             uint64
+}
+
+// resentLine is what the writer remembers of an ingested alert line.
+type resentLine struct {
+	hash  uint64
+	scope string
+}
+
+// resentAlert is resentAssessment for alerts, found by the line's hash.
+func (s *Service) resentAlert(raw []byte) (*line, uint64) {
+	h := s.hash(raw)
+	s.mu.Lock()
+	al, ok := s.alertLines[h]
+	if ok {
+		e := s.aggs[al.sub]
+		_, known := s.tenants[al.sub]
+		ok = known && e != nil && e.agg.alerts[al.hk] == h
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil, h
+	}
+	return s.resent(al.id, PermAlertWrite, al.scope, al.sub,
+		func(agg *subAgg) bool { return agg.alerts[al.hk] == h },
+		func() (ingest.Record, error) { return s.parseAlertLineHashed(raw, h) }), h
+}
+
+// rememberAlert records that an ingested line changes nothing to the alert
+// id (key hash hk) of subscription sub.
+func (w *Writer) rememberAlert(e *cachedAgg, sub string, hk uint64, id string, from *resentLine) {
+	w.rememberKey(e, func(agg *subAgg) map[uint64]uint64 { return agg.alerts }, hk, from.hash)
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	if w.s.alertLines == nil || len(w.s.alertLines) >= maxAlertLines {
+		w.s.alertLines = map[uint64]alertLine{}
+	}
+	w.s.alertLines[from.hash] = alertLine{sub: sub, id: id, scope: from.scope, hk: hk}
+}
+
+// rememberKey records, in the set of alerts or findings, that the ingested
+// line hashed to line changes nothing to the record of key hash hk.
+func (w *Writer) rememberKey(e *cachedAgg, set func(agg *subAgg) map[uint64]uint64, hk, line uint64) {
+	if line == 0 {
+		return
+	}
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	m := set(e.agg)
+	if _, ok := m[hk]; ok {
+		m[hk] = line
+	}
+}
+
+// remember records that the ingested line hashed to line produces the stored
+// body of an assessment whose body hash is hash. Unlike the writes it needs
+// no undo: the claim holds whether or not the transaction commits, since the
+// stored body is the same either way; a rolled-back change reloads the cache.
+func (w *Writer) remember(e *cachedAgg, resKey string, k int, hash, line uint64) {
+	if line == 0 {
+		return
+	}
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	codes := e.agg.res[resKey]
+	if info, ok := codes[k]; ok && info.hash == hash {
+		info.line = line
+		codes[k] = info
+	}
+}
+
+// same reports whether two cache entries describe the same stored
+// assessment (the line hashes aside).
+func (i assessInfo) same(o assessInfo) bool {
+	i.line, o.line = 0, 0
+	return i == o
+}
+
+// scanTopLevelID returns the value of the first member "id" of a JSON
+// object, when it is a string without escapes. It does not validate the
+// document: its answer only selects which cache entry a line's hash is
+// compared with, and a hash match means the bytes are those of a line that
+// the full parser accepted for that very entry.
+func scanTopLevelID(b []byte) (string, bool) {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			start := i + 1
+			end, esc := stringEnd(b, start)
+			if end < 0 {
+				return "", false
+			}
+			i = end
+			if depth != 1 || esc || string(b[start:end]) != "id" {
+				continue
+			}
+			j := skipSpace(b, end+1)
+			if j >= len(b) || b[j] != ':' {
+				continue // a string value that reads "id"
+			}
+			j = skipSpace(b, j+1)
+			if j >= len(b) || b[j] != '"' {
+				return "", false
+			}
+			vend, vesc := stringEnd(b, j+1)
+			if vend < 0 || vesc {
+				return "", false
+			}
+			return string(b[j+1 : vend]), true
+		}
+	}
+	return "", false
+}
+
+// stringEnd returns the index of the quote closing the JSON string whose
+// contents start at i (-1 when there is none) and whether it has escapes.
+func stringEnd(b []byte, i int) (int, bool) {
+	esc := false
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i, esc
+		case '\\':
+			esc = true
+			i++
+		}
+	}
+	return -1, esc
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// ResentLines is the number of ingested lines accepted as unchanged without
+// being parsed, because they were byte-identical to the last line that
+// produced their stored record.
+func (s *Service) ResentLines() uint64 { return s.resentLines.Load() }
