@@ -130,7 +130,7 @@ func (s *Service) resentSubAssessment(raw []byte) (*line, uint64) {
 }
 
 // maxAlertLines bounds Service.alertLines; when full it starts again empty.
-const maxAlertLines = 1 << 17
+const maxAlertLines = 1 << 15
 
 // alertLine is the alert an ingested line was last confirmed for: alerts
 // are placed from their properties, so a line's alert cannot be found
