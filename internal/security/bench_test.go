@@ -18,6 +18,7 @@ import (
 
 	"sluice/internal/catalog"
 	"sluice/internal/config"
+	"sluice/internal/procstat"
 	"sluice/internal/security"
 	"sluice/internal/server"
 	"sluice/internal/server/servertest"
@@ -195,12 +196,18 @@ func benchIngest(b *testing.B, syncMode string, resend int) {
 		b.Logf("%d assessments change their status", changed)
 	}
 	stop := profileTimed(b)
+	cpu := procstat.CPU()
 	b.ResetTimer()
 	post()
 	b.StopTimer()
+	cpu = procstat.CPU() - cpu
 	stop()
 	if s := b.Elapsed().Seconds(); s > 0 {
 		b.ReportMetric(float64(accepted.Load())/s, "records/s")
+	}
+	if n := accepted.Load(); n > 0 {
+		// Server and client together: this process's CPU per record.
+		b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/record")
 	}
 	b.ReportMetric(0, "ns/op")
 }
