@@ -250,7 +250,7 @@ func (in *Ingestor) Ingest(ctx context.Context, body []byte) (*Result, error) {
 	}
 	res := &Result{Results: []LineResult{}}
 	var todo []pending
-	authz := map[[2]string]error{}
+	authz := authzCache{in: in, decided: map[[2]string]error{}}
 	line := 0
 	for rest := body; len(rest) > 0; {
 		var raw []byte
@@ -275,12 +275,7 @@ func (in *Ingestor) Ingest(ctx context.Context, body []byte) (*Result, error) {
 		rec, err := in.parse(raw)
 		if err == nil {
 			perm, scope := rec.Authorization()
-			k := [2]string{perm, strings.ToLower(scope)}
-			var seen bool
-			if err, seen = authz[k]; !seen {
-				err = in.Authz.Authorize(ctx, perm, scope)
-				authz[k] = err
-			}
+			err = authz.authorize(ctx, perm, scope)
 		}
 		if err != nil {
 			res.Results = append(res.Results, reject(line, idOf(rec), err))
@@ -402,4 +397,46 @@ func (in *Ingestor) types() string {
 func reject(line int, id string, err error) LineResult {
 	ae := armapi.AsError(err)
 	return LineResult{Line: line, Status: StatusRejected, ID: id, Error: &LineErrorOut{Code: ae.Code, Message: ae.Message, Target: ae.Target}}
+}
+
+// authzCache decides each distinct permission and scope of a request once.
+// A permission held at a subscription is held at every resource group in
+// it (role assignments are inherited and there are no deny assignments), so
+// a resource group scope is first answered by its subscription's decision:
+// a request about many resource groups costs one check per subscription.
+// Only a denial at the subscription leads to checking the resource group
+// itself, whose answer (and error) is then exactly its own.
+type authzCache struct {
+	in      *Ingestor
+	decided map[[2]string]error
+}
+
+func (c *authzCache) authorize(ctx context.Context, perm, scope string) error {
+	if sub, ok := subscriptionOf(scope); ok && len(sub) < len(scope) && c.check(ctx, perm, sub) == nil {
+		return nil
+	}
+	return c.check(ctx, perm, scope)
+}
+
+func (c *authzCache) check(ctx context.Context, perm, scope string) error {
+	k := [2]string{perm, strings.ToLower(scope)}
+	err, seen := c.decided[k]
+	if !seen {
+		err = c.in.Authz.Authorize(ctx, perm, scope)
+		c.decided[k] = err
+	}
+	return err
+}
+
+// subscriptionOf returns the /subscriptions/{id} prefix of a scope.
+func subscriptionOf(scope string) (string, bool) {
+	const prefix = "/subscriptions/"
+	if len(scope) <= len(prefix) || !strings.EqualFold(scope[:len(prefix)], prefix) {
+		return "", false
+	}
+	end := strings.IndexByte(scope[len(prefix):], '/')
+	if end < 0 {
+		return scope, true
+	}
+	return scope[:len(prefix)+end], true
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"sluice/internal/armid"
+	"sluice/internal/auth"
 	"sluice/internal/config"
 	"sluice/internal/ingest"
 	"sluice/internal/security"
@@ -342,5 +344,46 @@ func TestIngest_repeated_alerts_in_one_batch(t *testing.T) {
 	}
 	if n, _ := e.Server.Store.Count(e.ctx, store.ListOptions{Kind: security.KindAlert}); n != 2 {
 		t.Errorf("%d alerts stored, want 2", n)
+	}
+}
+
+// TestIngest_authorization_scopes: a line needs the write permission at its
+// resource group; a role at the subscription covers every resource group
+// in it, a role at one resource group only that group.
+func TestIngest_authorization_scopes(t *testing.T) {
+	e := newEnv(t)
+	other := uuid.NewString()
+	e.register(other)
+	rgVM := func(sub, rg string) string {
+		return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/virtualMachines/vm-auth"
+	}
+	lines := []string{
+		assessmentLine(security.AssessmentID(rgVM(e.sub, "rg1"), systemUpdates), "Unhealthy"),
+		assessmentLine(security.AssessmentID(rgVM(e.sub, "rg2"), systemUpdates), "Unhealthy"),
+		assessmentLine(security.AssessmentID(rgVM(other, "rg1"), systemUpdates), "Unhealthy"),
+	}
+	rgOnly, subWide := uuid.NewString(), uuid.NewString()
+	grant(t, e.Env, armid.ResourceGroupID(e.sub, "rg1"), rgOnly, auth.RoleSecurityAdmin)
+	grant(t, e.Env, armid.SubscriptionID(e.sub), subWide, auth.RoleSecurityAdmin)
+	for _, tc := range []struct {
+		name, principal string
+		want            []string
+	}{
+		{"resource group role", rgOnly, []string{"accepted", "AuthorizationFailed", "AuthorizationFailed"}},
+		{"subscription role", subWide, []string{"accepted", "accepted", "AuthorizationFailed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.Do(http.MethodPost, server.IngestPath+"?api-version=2024-01-01", e.TokenFor(e.TenantID, tc.principal), strings.Join(lines, "\n"))
+			var res ingest.Result
+			if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &res) != nil || len(res.Results) != len(tc.want) {
+				t.Fatalf("%d %s", resp.StatusCode, body)
+			}
+			got := lineCodes(&res)
+			for i, want := range tc.want {
+				if got[i+1] != want {
+					t.Errorf("line %d: %s, want %s", i+1, got[i+1], want)
+				}
+			}
+		})
 	}
 }
