@@ -24,6 +24,19 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
+	if n := r.ContentLength; n > 0 {
+		// The length is known (and net/http holds the body to it): read
+		// it into one buffer of that size instead of growing one.
+		data := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, data); err != nil {
+			return nil, BadRequest("InvalidRequestContent", "The request body could not be read: %v", err)
+		}
+		var extra [1]byte
+		if m, _ := r.Body.Read(extra[:]); m > 0 {
+			return nil, BadRequest("InvalidRequestContent", "The request body is longer than its Content-Length of %d bytes.", n)
+		}
+		return data, nil
+	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, BadRequest("InvalidRequestContent", "The request body could not be read: %v", err)

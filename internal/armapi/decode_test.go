@@ -178,6 +178,16 @@ func TestReadBody(t *testing.T) {
 		_, err := armapi.ReadBody(req, limit)
 		requireARMError(t, err, http.StatusRequestEntityTooLarge)
 	})
+	t.Run("declared_length_differs", func(t *testing.T) {
+		for _, n := range []int64{1, 3} {
+			req := httptest.NewRequest("PUT", "/", strings.NewReader("{}"))
+			req.ContentLength = n
+			_, err := armapi.ReadBody(req, limit)
+			if ae := requireARMError(t, err, http.StatusBadRequest); ae.Code != "InvalidRequestContent" {
+				t.Errorf("Content-Length %d for 2 bytes: code %q", n, ae.Code)
+			}
+		}
+	})
 	t.Run("nil_body", func(t *testing.T) {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.Body = nil
