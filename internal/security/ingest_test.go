@@ -2,7 +2,6 @@ package security_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -271,20 +270,35 @@ func TestIngest_request_limits(t *testing.T) {
 		}
 	})
 	t.Run("backlog_sheds_load", func(t *testing.T) {
-		err := e.Server.Store.Update(e.ctx, func(tx store.Tx) error {
-			for i := range 2 {
-				ev := &store.Event{ID: uuid.NewString(), Source: "Alerts", Body: []byte(`{}`), Time: time.Now()}
-				if err := tx.AppendEvent(e.ctx, ev); err != nil {
-					return err
-				}
-				if err := tx.Enqueue(e.ctx, &store.QueueEntry{Action: fmt.Sprintf("test/%d", i), Seq: ev.Seq, EventID: ev.ID, Enqueued: time.Now()}); err != nil {
-					return err
-				}
+		// An automation whose Logic App never answers keeps what it is sent
+		// queued: two new assessments put the backlog over its bound of 1.
+		auto := "/subscriptions/" + e.sub + "/resourceGroups/rg1/providers/Microsoft.Security/automations/stuck?api-version=2023-12-01-preview"
+		resp, out := e.Do(http.MethodPut, auto, e.Token, map[string]any{"location": "westeurope", "properties": map[string]any{
+			"isEnabled": true,
+			"scopes":    []any{map[string]any{"scopePath": "/subscriptions/" + e.sub}},
+			"sources":   []any{map[string]any{"eventSource": "Assessments"}},
+			"actions": []any{map[string]any{"actionType": "LogicApp",
+				"logicAppResourceId": "/subscriptions/" + e.sub + "/resourceGroups/rg1/providers/Microsoft.Logic/workflows/stuck",
+				"uri":                "https://127.0.0.1:1/workflows/stuck/triggers/manual/paths/invoke?sig=c2ln"}},
+		}})
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("put automation: %d %s", resp.StatusCode, out)
+		}
+		e.mustIngest(assessmentLine(security.AssessmentID(e.vm(2), systemUpdates), "Unhealthy"),
+			assessmentLine(security.AssessmentID(e.vm(3), systemUpdates), "Unhealthy"))
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			n, err := e.Server.Store.Backlog(e.ctx)
+			if err != nil {
+				t.Fatal(err)
 			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+			if n >= 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the backlog holds %d events, want 2", n)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 		resp, body := e.Do(http.MethodPost, path, e.Token, line)
 		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || servertest.ErrorCode(body) != "ExportBacklogFull" {
