@@ -8,7 +8,6 @@ package armid
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -229,10 +228,27 @@ func ResourceGroupID(sub, rg string) string {
 	return "/subscriptions/" + strings.ToLower(sub) + "/resourceGroups/" + rg
 }
 
-var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// IsGUID reports whether s is a GUID in the 8-4-4-4-12 form.
-func IsGUID(s string) bool { return guidRe.MatchString(s) }
+// IsGUID reports whether s is a GUID in the 8-4-4-4-12 form: hex digits
+// of either case, hyphens at offsets 8, 13, 18 and 23, nothing else.
+func IsGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // ValidateResourceGroupName applies ARM's rules: 1–90 characters of letters,
 // digits, underscores, hyphens, periods and parentheses, not ending in a

@@ -111,6 +111,15 @@ type PublishDates struct {
 // are required; metadata, when present, must be a complete definition).
 // The ID, name and type are assigned by CompleteAssessment.
 func ParseAssessment(raw []byte) (*Assessment, error) {
+	if a, props, ok := decodeAssessmentScan(raw); ok {
+		if !props {
+			return nil, missing("properties")
+		}
+		if err := a.Properties.validate(); err != nil {
+			return nil, err
+		}
+		return a, nil
+	}
 	a, ok := decodeAssessmentFast(raw)
 	if !ok {
 		a = &Assessment{}
@@ -426,7 +435,9 @@ func CompleteSubAssessment(s *SubAssessment, assessmentID, name string, now time
 		s.Properties.ID = name
 	}
 	if s.Properties.ResourceDetails.ID == "" && s.Properties.ResourceDetails.Source == "Azure" {
-		if rid, _, err := ParseAssessmentID(assessmentID); err == nil {
+		if resource, _, _, ok := quickAssessmentID(assessmentID); ok {
+			s.Properties.ResourceDetails.ID = resource
+		} else if rid, _, err := ParseAssessmentID(assessmentID); err == nil {
 			s.Properties.ResourceDetails.ID = rid
 		}
 	}

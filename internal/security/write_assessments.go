@@ -295,13 +295,16 @@ type subSpec struct {
 // assuming it is new. It returns nil when the caches do not know the
 // subscription's tenant or say the finding exists.
 func (s *Service) speculateSub(assessmentID, name string, sa *SubAssessment, now time.Time) *subSpec {
-	resource, key, err := ParseAssessmentID(assessmentID)
-	if err != nil {
-		return nil
-	}
-	rid, err := resourceID(resource, "assessed resource")
-	if err != nil {
-		return nil
+	_, key, rid, ok := quickAssessmentID(assessmentID)
+	if !ok {
+		resource, k, err := ParseAssessmentID(assessmentID)
+		if err != nil {
+			return nil
+		}
+		if rid, err = resourceID(resource, "assessed resource"); err != nil {
+			return nil
+		}
+		key = k
 	}
 	parentID := AssessmentID(rid.String(), key)
 	hk := s.hashKey(armid.Key(SubAssessmentID(parentID, name)))
@@ -320,6 +323,7 @@ func (s *Service) speculateSub(assessmentID, name string, sa *SubAssessment, now
 	c := *sa
 	CompleteSubAssessment(&c, parentID, name, now.UTC())
 	sp := &subSpec{now: now.UTC(), tenant: tenant, hk: hk, sub: &c}
+	var err error
 	if sp.body, err = json.Marshal(&c); err != nil {
 		return nil
 	}
