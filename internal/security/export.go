@@ -365,7 +365,7 @@ func AssessmentEvent(a *Assessment, tenantID string, action Action, snapshot boo
 	if err != nil {
 		return nil, err
 	}
-	return ev.appendJSON(make([]byte, 0, 3072)), nil
+	return ev.appendJSON(make([]byte, 0, 512+a.textSize())), nil
 }
 
 // newAssessmentEvent builds the event of AssessmentEvent.

@@ -82,6 +82,19 @@ func (sc *scanner) rawString() (quoted string, esc, nonASCII, ok bool) {
 	}
 	start := sc.i
 	for j := sc.i + 1; j < len(s); {
+		// Whole words of plain ASCII first (see appendJSONString).
+		for j+8 <= len(s) {
+			w := s[j : j+8]
+			x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+			if (x|(x-lsb8*0x20)|zeroByte(x^(lsb8*'"'))|zeroByte(x^(lsb8*'\\')))&msb8 != 0 {
+				break
+			}
+			j += 8
+		}
+		if j >= len(s) {
+			break
+		}
 		switch strClass[s[j]] {
 		case 0:
 			j++

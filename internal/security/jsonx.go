@@ -25,14 +25,19 @@ func NewTime(t time.Time) *Time { return &Time{t.UTC().Truncate(100 * time.Nanos
 const netLayout = "2006-01-02T15:04:05.9999999Z07:00"
 
 // FormatTime formats t the way continuous export does.
-func FormatTime(t time.Time) string { return t.UTC().Format(netLayout) }
+func FormatTime(t time.Time) string {
+	var buf [40]byte
+	return string(appendNetTime(buf[:0], t))
+}
 
 // String returns the .NET-style form of t.
 func (t Time) String() string { return FormatTime(t.Time) }
 
 // MarshalJSON implements json.Marshaler.
 func (t Time) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + FormatTime(t.Time) + `"`), nil
+	b := make([]byte, 0, 32)
+	b = appendNetTime(append(b, '"'), t.Time)
+	return append(b, '"'), nil
 }
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -372,6 +377,13 @@ func canonicalKey(v any) string {
 func netURLEncode(s string) string {
 	const hex = "0123456789abcdef"
 	var b strings.Builder
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			n += 2
+		}
+	}
+	b.Grow(n)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
