@@ -205,6 +205,15 @@ func (w *refWriter) object(o Object) any {
 // resourceType, EffectiveAzureResourceId, CompromisedEntity,
 // ProductComponentName and EffectiveSubscriptionId when absent.
 func AlertEvent(a *Alert, tenantID string) ([]byte, error) {
+	ev := newAlertEvent(a, tenantID)
+	if b, ok := ev.appendJSON(make([]byte, 0, 4096)); ok {
+		return b, nil
+	}
+	return marshal(ev)
+}
+
+// newAlertEvent builds the event of AlertEvent.
+func newAlertEvent(a *Alert, tenantID string) *alertEvent {
 	p := &a.Properties
 	ev := alertEvent{
 		VendorName:        p.VendorName,
@@ -283,7 +292,7 @@ func AlertEvent(a *Alert, tenantID string) ([]byte, error) {
 	if id, err := armid.Parse(rid); err == nil {
 		addIfAbsent("EffectiveSubscriptionId", id.Subscription)
 	}
-	return marshal(ev)
+	return &ev
 }
 
 // AlertRuleExtras returns the alert fields that export rules may reference

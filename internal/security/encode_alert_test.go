@@ -1,0 +1,177 @@
+package security
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// randomValue returns a free-form value as the decoders build them.
+func randomValue(r *rand.Rand, depth int) any {
+	pick := func() string { return encodeSamples[r.IntN(len(encodeSamples))] }
+	switch n := r.IntN(10); {
+	case depth > 2 || n < 3:
+		return []any{pick(), nil, true, false, json.Number("12.5"), json.Number("-3")}[r.IntN(6)]
+	case n < 7:
+		o := Object{}
+		keys := []string{"type", "Type", "$id", "$ref", "name", "Name", "hostName", pick()}
+		for range r.IntN(5) {
+			o = append(o, Member{keys[r.IntN(len(keys))], randomValue(r, depth+1)})
+		}
+		return o
+	default:
+		a := []any{}
+		for range r.IntN(4) {
+			a = append(a, randomValue(r, depth+1))
+		}
+		return a
+	}
+}
+
+// randomAlert returns an alert with every field set or not, entities
+// that repeat each other and references between them.
+func randomAlert(r *rand.Rand) *Alert {
+	pick := func() string { return encodeSamples[r.IntN(len(encodeSamples))] }
+	maybeTime := func() *Time {
+		if r.IntN(3) == 0 {
+			return nil
+		}
+		return NewTime(time.Unix(r.Int64N(4e9), r.Int64N(1e9)))
+	}
+	picks := func() []string {
+		if r.IntN(3) == 0 {
+			return nil
+		}
+		out := []string{}
+		for range r.IntN(3) {
+			out = append(out, pick())
+		}
+		return out
+	}
+	a := &Alert{ID: pick(), Name: pick(), Type: pick(), Properties: AlertProperties{
+		Version: pick(), AlertType: pick(), SystemAlertID: pick(), ProductComponentName: pick(), AlertDisplayName: pick(),
+		Description: pick(), Severity: pick(), Intent: pick(), StartTimeUTC: maybeTime(), EndTimeUTC: maybeTime(),
+		RemediationSteps: picks(), VendorName: pick(), Status: pick(), AlertURI: pick(), TimeGeneratedUTC: maybeTime(),
+		ProductName: pick(), ProcessingEndTimeUTC: maybeTime(), IsIncident: r.IntN(2) == 0, CorrelationKey: pick(),
+		CompromisedEntity: pick(), Techniques: picks(), SubTechniques: picks(),
+	}}
+	p := &a.Properties
+	ids := []string{"/subscriptions/8f3b7c1e-2d4a-4e6b-9c0d-1a2b3c4d5e6f/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm", "/subscriptions/8f3b7c1e-2d4a-4e6b-9c0d-1a2b3c4d5e6f", pick()}
+	for range r.IntN(3) {
+		switch r.IntN(2) {
+		case 0:
+			p.ResourceIdentifiers = append(p.ResourceIdentifiers, ResourceIdentifier{Type: "AzureResource", AzureResourceID: ids[r.IntN(len(ids))]})
+		default:
+			p.ResourceIdentifiers = append(p.ResourceIdentifiers, ResourceIdentifier{Type: "LogAnalytics", WorkspaceID: pick(),
+				WorkspaceSubscriptionID: pick(), WorkspaceResourceGroup: pick(), AgentID: pick()})
+		}
+	}
+	for range r.IntN(3) {
+		var cat *string
+		if r.IntN(2) == 0 {
+			c := pick()
+			cat = &c
+		}
+		p.ExtendedLinks = append(p.ExtendedLinks, ExtendedLink{Href: pick(), Category: cat, Label: pick(), Type: pick()})
+	}
+	entities := []Object{{{"$id", "4"}, {"type", "host"}, {"hostName", "vm"}}, {{"$ref", "4"}}, {{"type", "ip"}, {"address", "10.0.0.1"}, {"Asset", true}}}
+	for range r.IntN(5) {
+		if r.IntN(2) == 0 {
+			p.Entities = append(p.Entities, entities[r.IntN(len(entities))])
+		} else if o, ok := randomValue(r, 0).(Object); ok {
+			p.Entities = append(p.Entities, append(Object{{"type", pick()}}, o...))
+		}
+	}
+	for range r.IntN(4) {
+		p.ExtendedProperties = append(p.ExtendedProperties, StringPair{[]string{"resourceType", "CompromisedEntity", pick()}[r.IntN(3)], pick()})
+	}
+	return a
+}
+
+// TestAlertEventEncoding: the event body is byte for byte marshal's.
+func TestAlertEventEncoding(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for i := range 3000 {
+		ev := newAlertEvent(randomAlert(r), []string{"", testTenant}[r.IntN(2)])
+		if r.IntN(4) == 0 {
+			ev.ConfidenceReasons = []string{"a", "<b>"}
+			s1, s2 := "x", "y&"
+			ev.ProviderAlertStatus, ev.ConfidenceLevel = &s1, &s2
+			ev.ResourceIdentifiers = nil
+		}
+		want, err := marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := ev.appendJSON(nil)
+		if !ok {
+			t.Fatalf("case %d: not encoded", i)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("case %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	ev := newAlertEvent(randomAlert(r), testTenant)
+	ev.ConfidenceScore = json.RawMessage("0.5")
+	if _, ok := ev.appendJSON(nil); ok {
+		t.Error("a score other than 0.0 should take marshal")
+	}
+}
+
+// oldCanonicalKey is the reference form of canonicalKey.
+func oldCanonicalKey(v any) string {
+	var b strings.Builder
+	var walk func(v any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case Object:
+			keys := make([]string, 0, len(t))
+			vals := map[string]any{}
+			for _, m := range t {
+				k := strings.ToLower(m.Key)
+				if k == "$id" {
+					continue
+				}
+				keys = append(keys, k)
+				vals[k] = m.Value
+			}
+			sort.Strings(keys)
+			b.WriteByte('{')
+			for _, k := range keys {
+				fmt.Fprintf(&b, "%q:", k)
+				walk(vals[k])
+				b.WriteByte(',')
+			}
+			b.WriteByte('}')
+		case []any:
+			b.WriteByte('[')
+			for _, e := range t {
+				walk(e)
+				b.WriteByte(',')
+			}
+			b.WriteByte(']')
+		default:
+			x, _ := json.Marshal(t)
+			b.Write(x)
+		}
+	}
+	walk(v)
+	return b.String()
+}
+
+func TestCanonicalKey_matches_reference(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	for range 5000 {
+		v := randomValue(r, 0)
+		if r.IntN(3) == 0 {
+			v = Object{{"B", 1.5}, {"a", v}, {"A", "x"}, {"$ID", "7"}, {"b", json.Number("01")}}
+		}
+		if got, want := canonicalKey(v), oldCanonicalKey(v); got != want {
+			t.Fatalf("canonicalKey(%#v) = %s, want %s", v, got, want)
+		}
+	}
+}
