@@ -270,6 +270,12 @@ func AssessmentPortalURI(key, resourceID string) string {
 // status dates: firstEvaluationDate is kept from prev (or now), and
 // statusChangeDate moves to now only when status.code differs from prev.
 func CompleteAssessment(a *Assessment, resourceID, key string, prev *Assessment, meta *AssessmentMetadataProperties, now time.Time) {
+	completeAssessment(a, resourceID, nil, key, prev, meta, now)
+}
+
+// completeAssessment is CompleteAssessment with the assessed resource's ID
+// already parsed when rid is not nil (rid.String() == resourceID).
+func completeAssessment(a *Assessment, resourceID string, rid *armid.ID, key string, prev *Assessment, meta *AssessmentMetadataProperties, now time.Time) {
 	a.ID = AssessmentID(resourceID, key)
 	a.Name = key
 	a.Type = TypeAssessment
@@ -279,7 +285,7 @@ func CompleteAssessment(a *Assessment, resourceID, key string, prev *Assessment,
 	}
 	if p.ResourceDetails.Source == "Azure" {
 		p.ResourceDetails.ID = resourceID
-		fillResourceNames(&p.ResourceDetails)
+		fillResourceNames(&p.ResourceDetails, rid)
 	}
 	if meta != nil {
 		m := *meta
@@ -302,11 +308,14 @@ func CompleteAssessment(a *Assessment, resourceID, key string, prev *Assessment,
 }
 
 // fillResourceNames derives resourceName, resourceType, resourceProvider
-// and nativeResourceId from an Azure resource ID when they are empty.
-func fillResourceNames(d *ResourceDetails) {
-	id, err := armid.Parse(d.ID)
-	if err != nil {
-		return
+// and nativeResourceId from an Azure resource ID when they are empty; id,
+// when not nil, is d.ID parsed.
+func fillResourceNames(d *ResourceDetails, id *armid.ID) {
+	if id == nil {
+		var err error
+		if id, err = armid.Parse(d.ID); err != nil {
+			return
+		}
 	}
 	if d.NativeResourceID == "" {
 		d.NativeResourceID = d.ID

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // idSeeds are assessment IDs, valid and not, the base of idMutations.
@@ -87,4 +88,34 @@ func FuzzQuickAssessmentID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, id string) { checkQuickAssessmentID(t, id) })
+}
+
+// TestCompleteAssessment_parsed_id: completing with the parsed resource ID
+// gives what parsing it again gives.
+func TestCompleteAssessment_parsed_id(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, raw := range []string{
+		"/subscriptions/8F3B7C1E-2D4A-4E6B-9C0D-1A2B3C4D5E6F",
+		"/subscriptions/8f3b7c1e-2d4a-4e6b-9c0d-1a2b3c4d5e6f/resourcegroups/RG.1",
+		"/subscriptions/8f3b7c1e-2d4a-4e6b-9c0d-1a2b3c4d5e6f/resourceGroups/rg/providers/Microsoft.Sql/servers/s/databases/d",
+		"/subscriptions/8f3b7c1e-2d4a-4e6b-9c0d-1a2b3c4d5e6f/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/providers/Microsoft.GuestConfiguration/assignments/a",
+		"/SUBSCRIPTIONS/8f3b7c1e-2d4a-4e6b-9c0d-1a2b3c4d5e6f/PROVIDERS/microsoft.web/sites/app/",
+	} {
+		rid, err := resourceID(raw, "assessed resource")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, source := range []string{"", "Azure", "OnPremise"} {
+			mk := func() *Assessment {
+				return &Assessment{Properties: AssessmentProperties{ResourceDetails: ResourceDetails{Source: source},
+					Status: AssessmentStatus{Code: StatusHealthy}}}
+			}
+			want, got := mk(), mk()
+			CompleteAssessment(want, rid.String(), "k", nil, nil, now)
+			completeAssessment(got, rid.String(), rid, "k", nil, nil, now)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s:\n got %+v\nwant %+v", raw, got, want)
+			}
+		}
+	}
 }

@@ -69,7 +69,7 @@ func (s *Service) speculate(rid *armid.ID, key string, a *Assessment, now time.T
 		prev = &Assessment{Properties: AssessmentProperties{Status: AssessmentStatus{Code: sp.info.code,
 			FirstEvaluationDate: fromUnixNano(sp.info.first), StatusChangeDate: fromUnixNano(sp.info.change)}}}
 	}
-	CompleteAssessment(a, resourceID, key, prev, meta, sp.now)
+	completeAssessment(a, resourceID, rid, key, prev, meta, sp.now)
 	body, err := s.encodeAssessment(a, meta)
 	if err != nil {
 		return nil
