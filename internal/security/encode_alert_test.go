@@ -175,3 +175,43 @@ func TestCanonicalKey_matches_reference(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendAlertREST: the stored body and the rule extras are byte for
+// byte json.Marshal's.
+func TestAppendAlertREST(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for i := range 3000 {
+		a := randomAlert(r)
+		if r.IntN(3) == 0 {
+			if o, ok := randomValue(r, 0).(Object); ok {
+				a.Properties.SupportingEvidence = o
+			}
+		}
+		if r.IntN(4) == 0 {
+			a.Properties.ExtendedLinks = nil
+			a.Properties.Entities = nil
+			a.Properties.ResourceIdentifiers = nil
+		}
+		if r.IntN(4) == 0 {
+			a.Properties.Entities = append(a.Properties.Entities, nil, Object{{"x<y", "a&b>c"}})
+		}
+		want, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := appendAlertREST(nil, a)
+		if !ok {
+			t.Fatalf("case %d: not encoded", i)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("case %d:\n got %s\nwant %s", i, got, want)
+		}
+		want, err = json.Marshal(AlertRuleExtras(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendAlertRuleExtras(nil, a); string(got) != string(want) {
+			t.Fatalf("case %d extras:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}

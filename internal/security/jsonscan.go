@@ -145,14 +145,52 @@ func (sc *scanner) str() (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if !esc && (!nonASCII || utf8.ValidString(q)) {
-		return q[1 : len(q)-1], true
+	if !nonASCII || utf8.ValidString(q) {
+		if !esc {
+			return q[1 : len(q)-1], true
+		}
+		if v, ok := unescape(q[1 : len(q)-1]); ok {
+			return v, true
+		}
 	}
 	var v string
 	if err := json.Unmarshal([]byte(q), &v); err != nil {
 		return "", false
 	}
 	return v, true
+}
+
+// unescape decodes the text of a valid JSON string in valid UTF-8 whose
+// escapes are all single-character ones (\" \\ \/ \b \f \n \r \t);
+// ok is false when it has a \u escape (encoding/json decodes those, and
+// their surrogate pairs).
+func unescape(s string) (string, bool) {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			b = append(b, c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case '"', '\\', '/':
+			b = append(b, s[i])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		default:
+			return "", false
+		}
+	}
+	return string(b), true
 }
 
 // null consumes a null literal when one comes next.
