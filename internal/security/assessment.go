@@ -397,12 +397,18 @@ type SubAssessmentStatus struct {
 // status.code, status.severity and resourceDetails.source are required;
 // additionalData, when present, needs an assessedResourceType.
 func ParseSubAssessment(raw []byte) (*SubAssessment, error) {
-	var s SubAssessment
-	if err := decodeStrict(raw, &s); err != nil {
-		return nil, err
+	s, props, ok := decodeSubAssessmentScan(raw)
+	if ok && !props {
+		return nil, missing("properties")
 	}
-	if err := requireObject(raw, "properties"); err != nil {
-		return nil, err
+	if !ok {
+		s = &SubAssessment{}
+		if err := decodeStrict(raw, s); err != nil {
+			return nil, err
+		}
+		if err := requireObject(raw, "properties"); err != nil {
+			return nil, err
+		}
 	}
 	p := &s.Properties
 	code := string(p.Status.Code)
@@ -426,7 +432,7 @@ func ParseSubAssessment(raw []byte) (*SubAssessment, error) {
 	if err := firstErr(errs...); err != nil {
 		return nil, err
 	}
-	return &s, nil
+	return s, nil
 }
 
 // SubAssessmentID returns the ID of finding name under an assessment ID.

@@ -484,6 +484,18 @@ func additionalDataTypeTag(assessedResourceType string) string {
 // 2020-01-01) and the finding's additional data with PascalCase keys.
 // action is ActionInsert or ActionDelete.
 func SubAssessmentEvent(s *SubAssessment, tenantID string, action Action, snapshot bool) ([]byte, error) {
+	ev, err := newSubAssessmentEvent(s, tenantID, action, snapshot)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := ev.appendJSON(make([]byte, 0, 4096)); ok {
+		return b, nil
+	}
+	return marshal(ev)
+}
+
+// newSubAssessmentEvent builds the event of SubAssessmentEvent.
+func newSubAssessmentEvent(s *SubAssessment, tenantID string, action Action, snapshot bool) (*subAssessmentEvent, error) {
 	if err := checkAction(action, ActionInsert, ActionDelete); err != nil {
 		return nil, err
 	}
@@ -541,7 +553,7 @@ func SubAssessmentEvent(s *SubAssessment, tenantID string, action Action, snapsh
 			AdditionalData:  additional,
 		},
 	}
-	return marshal(ev)
+	return &ev, nil
 }
 
 // ---- Secure scores ----

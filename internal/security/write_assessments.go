@@ -324,8 +324,10 @@ func (s *Service) speculateSub(assessmentID, name string, sa *SubAssessment, now
 	CompleteSubAssessment(&c, parentID, name, now.UTC())
 	sp := &subSpec{now: now.UTC(), tenant: tenant, hk: hk, sub: &c}
 	var err error
-	if sp.body, err = json.Marshal(&c); err != nil {
-		return nil
+	if sp.body, ok = appendSubAssessmentREST(make([]byte, 0, 3072), &c); !ok {
+		if sp.body, err = json.Marshal(&c); err != nil {
+			return nil
+		}
 	}
 	if sp.event, err = SubAssessmentEvent(&c, tenant, ActionInsert, false); err != nil {
 		return nil
