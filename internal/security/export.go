@@ -370,8 +370,8 @@ type assessmentEventLinks struct {
 // ActionDelete (pass the last stored record for a Delete); snapshot marks
 // the weekly snapshot stream. Partner secrets are never included.
 func AssessmentEvent(a *Assessment, tenantID string, action Action, snapshot bool) ([]byte, error) {
-	ev, err := newAssessmentEvent(a, tenantID, action, snapshot)
-	if err != nil {
+	var ev assessmentEvent
+	if err := ev.fill(a, tenantID, action, snapshot); err != nil {
 		return nil, err
 	}
 	return ev.appendJSON(make([]byte, 0, 512+a.textSize())), nil
@@ -379,12 +379,22 @@ func AssessmentEvent(a *Assessment, tenantID string, action Action, snapshot boo
 
 // newAssessmentEvent builds the event of AssessmentEvent.
 func newAssessmentEvent(a *Assessment, tenantID string, action Action, snapshot bool) (*assessmentEvent, error) {
-	if err := checkAction(action, ActionInsert, ActionDelete); err != nil {
+	ev := &assessmentEvent{}
+	if err := ev.fill(a, tenantID, action, snapshot); err != nil {
 		return nil, err
+	}
+	return ev, nil
+}
+
+// fill sets ev to the event of AssessmentEvent (AssessmentEvent keeps it
+// on the stack).
+func (ev *assessmentEvent) fill(a *Assessment, tenantID string, action Action, snapshot bool) error {
+	if err := checkAction(action, ActionInsert, ActionDelete); err != nil {
+		return err
 	}
 	env := enrichment{Action: action, APIVersion: APIVersionAssessmentEvent, IsSnapshot: snapshot}
 	p := &a.Properties
-	ev := assessmentEvent{
+	*ev = assessmentEvent{
 		AssessmentEnrichment: env,
 		SecurityEnrichment:   env,
 		TenantID:             tenantID,
@@ -426,7 +436,7 @@ func newAssessmentEvent(a *Assessment, tenantID string, action Action, snapshot 
 		link = AssessmentPortalURI(key, rid)
 	}
 	ev.Properties.Links.AzurePortal = strings.TrimPrefix(strings.TrimPrefix(link, "https://"), "http://")
-	return &ev, nil
+	return nil
 }
 
 // ---- Sub-assessments ----
