@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sluice/internal/armid"
 )
 
 // randomValue returns a free-form value as the decoders build them.
@@ -212,6 +214,37 @@ func TestAppendAlertREST(t *testing.T) {
 		}
 		if got := appendAlertRuleExtras(nil, a); string(got) != string(want) {
 			t.Fatalf("case %d extras:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+// TestResourceTypeDisplayName_matches_reference compares the lookup with
+// the plain form (lower-case the joined type with strings.ToLower).
+func TestResourceTypeDisplayName_matches_reference(t *testing.T) {
+	ref := func(resourceID string) string {
+		id, err := armid.Parse(resourceID)
+		if err != nil {
+			return ""
+		}
+		if !id.IsResource() {
+			if id.ResourceGroup != "" {
+				return "Resource Group"
+			}
+			return "Subscription"
+		}
+		if n, ok := resourceTypeNames[strings.ToLower(id.Namespace+"/"+strings.Join(id.Types, "/"))]; ok {
+			return n
+		}
+		return id.Types[len(id.Types)-1]
+	}
+	const sub = "/subscriptions/8f3b7c1e-2d4a-4e6b-9c0d-1a2b3c4d5e6f"
+	ids := []string{"", "x", sub, sub + "/resourceGroups/rg", sub + "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm",
+		sub + "/providers/MICROSOFT.KEYVAULT/Vaults/v", sub + "/providers/Microsoft.\u212aeyVault/vaults/v", sub + "/providers/Microsoft.Sql/servers/s/databases/d",
+		sub + "/providers/Microsoft.Resources/subscriptions/s/resources/r", sub + "/providers/Contoso.Ünïcode/things/t",
+		sub + "/providers/" + strings.Repeat("Long.", 40) + "/types/t", sub + "/resourceGroups/rg/providers/Microsoft.Web/sites/app/providers/Microsoft.Security/assessments/a"}
+	for _, id := range ids {
+		if got, want := ResourceTypeDisplayName(id), ref(id); got != want {
+			t.Errorf("ResourceTypeDisplayName(%q) = %q, want %q", id, got, want)
 		}
 	}
 }

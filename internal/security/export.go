@@ -107,17 +107,51 @@ func ResourceTypeDisplayName(resourceID string) string {
 	if err != nil {
 		return ""
 	}
+	return resourceTypeDisplayName(id)
+}
+
+// resourceTypeDisplayName is ResourceTypeDisplayName of a parsed ID.
+func resourceTypeDisplayName(id *armid.ID) string {
 	if !id.IsResource() {
 		if id.ResourceGroup != "" {
 			return "Resource Group"
 		}
 		return "Subscription"
 	}
-	t := strings.ToLower(id.Namespace + "/" + strings.Join(id.Types, "/"))
-	if n, ok := resourceTypeNames[t]; ok {
+	// The lower-case type, built on the stack for the map lookup.
+	var buf [128]byte
+	t := append(buf[:0], id.Namespace...)
+	for _, typ := range id.Types {
+		t = append(append(t, '/'), typ...)
+	}
+	if n, ok := resourceTypeNames[lowerASCII(t)]; ok {
 		return n
+	} else if !isASCII(t) {
+		if n, ok := resourceTypeNames[strings.ToLower(string(t))]; ok {
+			return n
+		}
 	}
 	return id.Types[len(id.Types)-1]
+}
+
+// lowerASCII lower-cases the ASCII letters of b in place and returns the
+// result as a string for a map lookup (no copy when used as a map key).
+func lowerASCII(b []byte) string {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // refWriter numbers objects the way Json.NET's reference handling does:
@@ -285,11 +319,16 @@ func newAlertEvent(a *Alert, tenantID string) *alertEvent {
 		}
 	}
 	rid := ev.AzureResourceId
-	addIfAbsent("resourceType", ResourceTypeDisplayName(rid))
+	id, err := armid.Parse(rid)
+	typeName := ""
+	if err == nil {
+		typeName = resourceTypeDisplayName(id)
+	}
+	addIfAbsent("resourceType", typeName)
 	addIfAbsent("EffectiveAzureResourceId", rid)
 	addIfAbsent("CompromisedEntity", p.CompromisedEntity)
 	addIfAbsent("ProductComponentName", p.ProductComponentName)
-	if id, err := armid.Parse(rid); err == nil {
+	if err == nil {
 		addIfAbsent("EffectiveSubscriptionId", id.Subscription)
 	}
 	return &ev
