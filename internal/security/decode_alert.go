@@ -34,7 +34,7 @@ func decodeAlertScan(raw []byte) (a *Alert, props, ok bool) {
 	_, ok = sc.fields(0, alertNames, func(i int) bool {
 		switch i {
 		case 0:
-			return sc.optString(&a.ID)
+			return sc.optID(&a.ID)
 		case 1:
 			return sc.optString(&a.Name)
 		case 2:
@@ -107,7 +107,12 @@ func (sc *scanner) alertProperty(p *AlertProperties, i int) bool {
 			}
 			var r ResourceIdentifier
 			fields := [...]*string{&r.Type, &r.AzureResourceID, &r.WorkspaceID, &r.WorkspaceSubscriptionID, &r.WorkspaceResourceGroup, &r.AgentID}
-			_, ok := sc.fields(3, identifierNames, func(i int) bool { return sc.optString(fields[i]) })
+			_, ok := sc.fields(3, identifierNames, func(i int) bool {
+				if i == 1 || i == 3 {
+					return sc.optID(fields[i])
+				}
+				return sc.optString(fields[i])
+			})
 			ids = append(ids, r)
 			return ok
 		})

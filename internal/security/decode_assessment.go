@@ -276,7 +276,7 @@ func decodeAssessmentScan(raw []byte) (a *Assessment, props, ok bool) {
 	_, ok = sc.fields(0, assessmentNames, func(i int) bool {
 		switch i {
 		case 0:
-			return sc.optString(&a.ID)
+			return sc.optID(&a.ID)
 		case 1:
 			return sc.optString(&a.Name)
 		case 2:

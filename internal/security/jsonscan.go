@@ -320,6 +320,17 @@ func (sc *scanner) optString(dst *string) bool {
 	return ok
 }
 
+// optID is optString for a record's ID (or another ID the services may
+// keep as a cache key): the string is copied out of the input, so that
+// what is kept does not hold on to the whole line, as with encoding/json.
+func (sc *scanner) optID(dst *string) bool {
+	if !sc.optString(dst) {
+		return false
+	}
+	*dst = strings.Clone(*dst)
+	return true
+}
+
 // optTime reads an ISO 8601 string into *dst; null sets it to nil.
 func (sc *scanner) optTime(dst **Time) bool {
 	if sc.null() {

@@ -31,7 +31,7 @@ func decodeSubAssessmentScan(raw []byte) (s *SubAssessment, props, ok bool) {
 	_, ok = sc.fields(0, assessmentNames, func(i int) bool {
 		switch i {
 		case 0:
-			return sc.optString(&s.ID)
+			return sc.optID(&s.ID)
 		case 1:
 			return sc.optString(&s.Name)
 		case 2:
