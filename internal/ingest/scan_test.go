@@ -70,3 +70,18 @@ func FuzzScanEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkScanEnvelope reads the envelope of a realistic 1.2 KB
+// assessment line.
+func BenchmarkScanEnvelope(b *testing.B) {
+	line := []byte(`{"type":"Microsoft.Security/assessments","id":"/subscriptions/8f3b7c1e-2d4a-4e6b-9c0d-1a2b3c4d5e6f/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm-0000001/providers/Microsoft.Security/assessments/4fb67663-9ab9-475d-b026-8c544cced439","properties":{"resourceDetails":{"source":"Azure"},"status":{"code":"Unhealthy","cause":"PolicyEvaluation","description":"Evaluated by the scanner at its scheduled run. ` +
+		strings.Repeat("No further detail. ", 4) + `"},"additionalData":{"scanner":"contoso-vuln-scanner","scannerVersion":"4.12.3","scanId":"0b5f1d3e-7a6c-4e2b-9d8f-1c2b3a4d5e6f","agentId":"7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d","osName":"Ubuntu 22.04.4 LTS","kernel":"5.15.0-1064-azure","lastBoot":"2025-01-02T03:04:05Z","notes":"` +
+		strings.Repeat("Checked. ", 60) + `"}}}`)
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for range b.N {
+		if typ, _, ok := scanEnvelope(line); !ok || typ == "" {
+			b.Fatal("not scanned")
+		}
+	}
+}
