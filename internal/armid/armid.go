@@ -8,7 +8,6 @@ package armid
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -57,10 +56,18 @@ func Parse(s string) (*ID, error) {
 			return nil, &Error{s, "empty path segment"}
 		}
 	}
-	id, rest, err := parseScope(s, segs)
+	scope, rest, err := parseScope(s, segs)
 	if err != nil {
 		return nil, err
 	}
+	if len(rest) == 0 {
+		id := scope
+		return &id, nil
+	}
+	// cur is the ID the next provider segment attaches to; the scope is
+	// only read through it (and copied), so it stays off the heap.
+	cur := &scope
+	var id *ID
 	for len(rest) > 0 {
 		if !isLiteral(rest[0], "providers") {
 			return nil, &Error{s, fmt.Sprintf("unexpected segment %q", rest[0])}
@@ -68,12 +75,21 @@ func Parse(s string) (*ID, error) {
 		if len(rest) < 4 {
 			return nil, &Error{s, "provider segment needs a namespace, a type and a name"}
 		}
-		child := &ID{Subscription: id.Subscription, ResourceGroup: id.ResourceGroup, Namespace: rest[1]}
-		if id.Namespace != "" {
-			p := *id
+		child := &ID{Subscription: cur.Subscription, ResourceGroup: cur.ResourceGroup, Namespace: rest[1]}
+		if cur.Namespace != "" {
+			p := *cur
 			child.Parent = &p
 		}
 		rest = rest[2:]
+		// One array for the types and names up to the next provider.
+		n := 0
+		for n < len(rest) && !isLiteral(rest[n], "providers") {
+			n++
+		}
+		if k := (n + 1) / 2; k > 0 {
+			back := make([]string, 2*k)
+			child.Types, child.Names = back[:0:k], back[k:k:2*k]
+		}
 		for len(rest) > 0 && !isLiteral(rest[0], "providers") {
 			if len(rest) < 2 {
 				return nil, &Error{s, fmt.Sprintf("resource type %q has no name", rest[0])}
@@ -85,7 +101,7 @@ func Parse(s string) (*ID, error) {
 		if len(child.Types) == 0 {
 			return nil, &Error{s, "provider segment needs a namespace, a type and a name"}
 		}
-		id = child
+		id, cur = child, child
 	}
 	return id, nil
 }
@@ -111,31 +127,31 @@ func isLiteral(seg, lit string) bool {
 	return true
 }
 
-func parseScope(s string, segs []string) (*ID, []string, error) {
-	id := &ID{}
+func parseScope(s string, segs []string) (ID, []string, error) {
+	var id ID
 	if len(segs) == 0 || segs[0] == "" {
-		return nil, nil, &Error{s, "empty"}
+		return ID{}, nil, &Error{s, "empty"}
 	}
 	if isLiteral(segs[0], "providers") {
 		return id, segs, nil
 	}
 	if !isLiteral(segs[0], "subscriptions") {
-		return nil, nil, &Error{s, fmt.Sprintf("unexpected segment %q", segs[0])}
+		return ID{}, nil, &Error{s, fmt.Sprintf("unexpected segment %q", segs[0])}
 	}
 	if len(segs) < 2 {
-		return nil, nil, &Error{s, "missing subscription id"}
+		return ID{}, nil, &Error{s, "missing subscription id"}
 	}
 	if !IsGUID(segs[1]) {
-		return nil, nil, &Error{s, fmt.Sprintf("subscription id %q is not a GUID", segs[1])}
+		return ID{}, nil, &Error{s, fmt.Sprintf("subscription id %q is not a GUID", segs[1])}
 	}
 	id.Subscription = strings.ToLower(segs[1])
 	rest := segs[2:]
 	if len(rest) > 0 && isLiteral(rest[0], "resourceGroups") {
 		if len(rest) < 2 {
-			return nil, nil, &Error{s, "missing resource group name"}
+			return ID{}, nil, &Error{s, "missing resource group name"}
 		}
 		if err := ValidateResourceGroupName(rest[1]); err != nil {
-			return nil, nil, &Error{s, err.Error()}
+			return ID{}, nil, &Error{s, err.Error()}
 		}
 		id.ResourceGroup = rest[1]
 		rest = rest[2:]
@@ -229,16 +245,36 @@ func ResourceGroupID(sub, rg string) string {
 	return "/subscriptions/" + strings.ToLower(sub) + "/resourceGroups/" + rg
 }
 
-var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// IsGUID reports whether s is a GUID in the 8-4-4-4-12 form.
-func IsGUID(s string) bool { return guidRe.MatchString(s) }
+// IsGUID reports whether s is a GUID in the 8-4-4-4-12 form: hex digits
+// of either case, hyphens at offsets 8, 13, 18 and 23, nothing else.
+func IsGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // ValidateResourceGroupName applies ARM's rules: 1–90 characters of letters,
 // digits, underscores, hyphens, periods and parentheses, not ending in a
 // period. As in ARM, letters and digits include non-ASCII ones (Unicode
 // letters and decimal digits).
 func ValidateResourceGroupName(name string) error {
+	if validASCIIResourceGroupName(name) {
+		return nil
+	}
 	switch {
 	case name == "":
 		return fmt.Errorf("resource group name is empty")
@@ -252,6 +288,22 @@ func ValidateResourceGroupName(name string) error {
 		return fmt.Errorf("resource group name %q must not end with a period", name)
 	}
 	return nil
+}
+
+// validASCIIResourceGroupName reports whether name is a valid resource
+// group name of ASCII letters, digits, '_', '-', '.', '(' and ')' only (the
+// common case ValidateResourceGroupName checks without decoding runes).
+func validASCIIResourceGroupName(name string) bool {
+	if name == "" || len(name) > 90 || name[len(name)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.' || c == '(' || c == ')') {
+			return false
+		}
+	}
+	return true
 }
 
 func notRGRune(r rune) bool {

@@ -2,6 +2,8 @@ package armid_test
 
 import (
 	"errors"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -441,6 +443,34 @@ func TestValidateResourceGroupName(t *testing.T) {
 		err := armid.ValidateResourceGroupName(tt.name)
 		if (err == nil) != tt.ok {
 			t.Errorf("ValidateResourceGroupName(%q) = %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+}
+
+// TestIsGUID_matches_pattern compares IsGUID with the 8-4-4-4-12 regular
+// expression on mutations of GUIDs.
+func TestIsGUID_matches_pattern(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := "0123456789abcdefABCDEFgG-xZ \n\u00e9"
+	for range 20000 {
+		b := []byte("8f3b7c1e-2d4a-4e6b-9c0d-1a2b3c4d5e6f")
+		for range r.IntN(3) {
+			switch i := r.IntN(len(b) + 1); r.IntN(3) {
+			case 0:
+				if i < len(b) {
+					b[i] = alphabet[r.IntN(len(alphabet))]
+				}
+			case 1:
+				b = append(b[:i:i], append([]byte{alphabet[r.IntN(len(alphabet))]}, b[i:]...)...)
+			default:
+				if i < len(b) {
+					b = append(b[:i:i], b[i+1:]...)
+				}
+			}
+		}
+		if got, want := armid.IsGUID(string(b)), re.Match(b); got != want {
+			t.Fatalf("IsGUID(%q) = %v, the pattern says %v", b, got, want)
 		}
 	}
 }

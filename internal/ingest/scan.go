@@ -1,12 +1,15 @@
 package ingest
 
-import "bytes"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // scanEnvelope reads the top-level "type" and "op" members of a line
 // without decoding the rest (the record's parser decodes it fully). It
-// reports ok == false when the line is not a plain object whose type and op
-// are escape-free strings; the caller then decodes with encoding/json,
-// which also explains malformed input.
+// reports ok == false when the line is not a plain object with escape-free
+// keys whose type and op are escape-free valid UTF-8 strings; the caller
+// then decodes with encoding/json, which also explains malformed input.
 func scanEnvelope(b []byte) (typ, op string, ok bool) {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -18,10 +21,12 @@ func scanEnvelope(b []byte) (typ, op string, ok bool) {
 	}
 	for {
 		i = skipWS(b, i)
-		key, next, plain := scanString(b, i)
-		if next < 0 {
+		next, plain := stringEnd(b, i)
+		if next < 0 || !plain {
+			// An escaped key might decode to "type" or "op".
 			return "", "", false
 		}
+		key := b[i+1 : next-1]
 		i = skipWS(b, next)
 		if i >= len(b) || b[i] != ':' {
 			return "", "", false
@@ -32,11 +37,8 @@ func scanEnvelope(b []byte) (typ, op string, ok bool) {
 			return "", "", false
 		}
 		if isKey(key, "type") || isKey(key, "op") {
-			if !plain {
-				return "", "", false
-			}
 			v, vend, vplain := scanString(b, i)
-			if vend != end || !vplain {
+			if vend != end || !vplain || !utf8.ValidString(v) {
 				if bytes.Equal(b[i:end], []byte("null")) {
 					v = ""
 				} else {
@@ -64,7 +66,7 @@ func scanEnvelope(b []byte) (typ, op string, ok bool) {
 	}
 }
 
-func isKey(k, want string) bool {
+func isKey(k []byte, want string) bool {
 	if len(k) != len(want) {
 		return false
 	}
@@ -90,22 +92,56 @@ func skipWS(b []byte, i int) int {
 // scanString returns the content of the string at i, the index after it
 // (-1 when there is none) and whether it had no escapes.
 func scanString(b []byte, i int) (string, int, bool) {
-	if i >= len(b) || b[i] != '"' {
+	end, plain := stringEnd(b, i)
+	if end < 0 {
 		return "", -1, false
+	}
+	return string(b[i+1 : end-1]), end, plain
+}
+
+// SWAR constants: every byte 0x01, every byte 0x80.
+const (
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
+)
+
+// stringEnd returns the index after the string at i (-1 when there is
+// none) and whether it had no escapes, without copying it. It skips 8
+// bytes at a time while none is a quote, a backslash or a control
+// character: for x with no high bit set, x - 0x20 in every byte sets the
+// high bit of the lowest byte below 0x20, and (y - 1) &^ y, y = x ^ c,
+// that of a byte equal to c; bytes with the high bit set (UTF-8) take the
+// byte loop.
+func stringEnd(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return -1, false
 	}
 	plain := true
 	for j := i + 1; j < len(b); j++ {
+		for j+8 <= len(b) {
+			w := b[j : j+8]
+			x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+			q, bs := x^(lsb8*'"'), x^(lsb8*'\\')
+			if (x|(x-lsb8*0x20)|((q-lsb8)&^q)|((bs-lsb8)&^bs))&msb8 != 0 {
+				break
+			}
+			j += 8
+		}
+		if j >= len(b) {
+			break
+		}
 		switch c := b[j]; {
 		case c == '"':
-			return string(b[i+1 : j]), j + 1, plain
+			return j + 1, plain
 		case c == '\\':
 			plain = false
 			j++
 		case c < 0x20:
-			return "", -1, false
+			return -1, false
 		}
 	}
-	return "", -1, false
+	return -1, false
 }
 
 // skipValue returns the index after the value at i, or -1.
@@ -115,14 +151,14 @@ func skipValue(b []byte, i int) int {
 	}
 	switch b[i] {
 	case '"':
-		_, end, _ := scanString(b, i)
+		end, _ := stringEnd(b, i)
 		return end
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
 			switch b[j] {
 			case '"':
-				_, end, _ := scanString(b, j)
+				end, _ := stringEnd(b, j)
 				if end < 0 {
 					return -1
 				}

@@ -87,12 +87,18 @@ func (a *Alert) AzureResourceID() string {
 // resourceIdentifiers entry are required; CompleteAlert fills the rest.
 // Enumerations are canonicalized to their REST spelling.
 func ParseAlert(raw []byte) (*Alert, error) {
-	var a Alert
-	if err := decodeStrict(raw, &a); err != nil {
-		return nil, err
+	a, props, ok := decodeAlertScan(raw)
+	if ok && !props {
+		return nil, missing("properties")
 	}
-	if err := requireObject(raw, "properties"); err != nil {
-		return nil, err
+	if !ok {
+		a = &Alert{}
+		if err := decodeStrict(raw, a); err != nil {
+			return nil, err
+		}
+		if err := requireObject(raw, "properties"); err != nil {
+			return nil, err
+		}
 	}
 	p := &a.Properties
 	errs := []*Error{
@@ -124,7 +130,7 @@ func ParseAlert(raw []byte) (*Alert, error) {
 	if err := firstErr(errs...); err != nil {
 		return nil, err
 	}
-	return &a, nil
+	return a, nil
 }
 
 func checkIdentifier(r *ResourceIdentifier, target string) *Error {

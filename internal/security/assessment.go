@@ -111,6 +111,15 @@ type PublishDates struct {
 // are required; metadata, when present, must be a complete definition).
 // The ID, name and type are assigned by CompleteAssessment.
 func ParseAssessment(raw []byte) (*Assessment, error) {
+	if a, props, ok := decodeAssessmentScan(raw); ok {
+		if !props {
+			return nil, missing("properties")
+		}
+		if err := a.Properties.validate(); err != nil {
+			return nil, err
+		}
+		return a, nil
+	}
 	a, ok := decodeAssessmentFast(raw)
 	if !ok {
 		a = &Assessment{}
@@ -261,6 +270,12 @@ func AssessmentPortalURI(key, resourceID string) string {
 // status dates: firstEvaluationDate is kept from prev (or now), and
 // statusChangeDate moves to now only when status.code differs from prev.
 func CompleteAssessment(a *Assessment, resourceID, key string, prev *Assessment, meta *AssessmentMetadataProperties, now time.Time) {
+	completeAssessment(a, resourceID, nil, key, prev, meta, now)
+}
+
+// completeAssessment is CompleteAssessment with the assessed resource's ID
+// already parsed when rid is not nil (rid.String() == resourceID).
+func completeAssessment(a *Assessment, resourceID string, rid *armid.ID, key string, prev *Assessment, meta *AssessmentMetadataProperties, now time.Time) {
 	a.ID = AssessmentID(resourceID, key)
 	a.Name = key
 	a.Type = TypeAssessment
@@ -270,7 +285,7 @@ func CompleteAssessment(a *Assessment, resourceID, key string, prev *Assessment,
 	}
 	if p.ResourceDetails.Source == "Azure" {
 		p.ResourceDetails.ID = resourceID
-		fillResourceNames(&p.ResourceDetails)
+		fillResourceNames(&p.ResourceDetails, rid)
 	}
 	if meta != nil {
 		m := *meta
@@ -293,11 +308,14 @@ func CompleteAssessment(a *Assessment, resourceID, key string, prev *Assessment,
 }
 
 // fillResourceNames derives resourceName, resourceType, resourceProvider
-// and nativeResourceId from an Azure resource ID when they are empty.
-func fillResourceNames(d *ResourceDetails) {
-	id, err := armid.Parse(d.ID)
-	if err != nil {
-		return
+// and nativeResourceId from an Azure resource ID when they are empty; id,
+// when not nil, is d.ID parsed.
+func fillResourceNames(d *ResourceDetails, id *armid.ID) {
+	if id == nil {
+		var err error
+		if id, err = armid.Parse(d.ID); err != nil {
+			return
+		}
 	}
 	if d.NativeResourceID == "" {
 		d.NativeResourceID = d.ID
@@ -379,12 +397,18 @@ type SubAssessmentStatus struct {
 // status.code, status.severity and resourceDetails.source are required;
 // additionalData, when present, needs an assessedResourceType.
 func ParseSubAssessment(raw []byte) (*SubAssessment, error) {
-	var s SubAssessment
-	if err := decodeStrict(raw, &s); err != nil {
-		return nil, err
+	s, props, ok := decodeSubAssessmentScan(raw)
+	if ok && !props {
+		return nil, missing("properties")
 	}
-	if err := requireObject(raw, "properties"); err != nil {
-		return nil, err
+	if !ok {
+		s = &SubAssessment{}
+		if err := decodeStrict(raw, s); err != nil {
+			return nil, err
+		}
+		if err := requireObject(raw, "properties"); err != nil {
+			return nil, err
+		}
 	}
 	p := &s.Properties
 	code := string(p.Status.Code)
@@ -408,7 +432,7 @@ func ParseSubAssessment(raw []byte) (*SubAssessment, error) {
 	if err := firstErr(errs...); err != nil {
 		return nil, err
 	}
-	return &s, nil
+	return s, nil
 }
 
 // SubAssessmentID returns the ID of finding name under an assessment ID.
@@ -426,7 +450,9 @@ func CompleteSubAssessment(s *SubAssessment, assessmentID, name string, now time
 		s.Properties.ID = name
 	}
 	if s.Properties.ResourceDetails.ID == "" && s.Properties.ResourceDetails.Source == "Azure" {
-		if rid, _, err := ParseAssessmentID(assessmentID); err == nil {
+		if resource, _, _, ok := quickAssessmentID(assessmentID); ok {
+			s.Properties.ResourceDetails.ID = resource
+		} else if rid, _, err := ParseAssessmentID(assessmentID); err == nil {
 			s.Properties.ResourceDetails.ID = rid
 		}
 	}

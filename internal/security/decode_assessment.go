@@ -257,3 +257,101 @@ func validNumber(s string) bool {
 	}
 	return i == len(s)
 }
+
+// decodeAssessmentScan decodes raw into an Assessment in one pass when it
+// can do so exactly as json.Unmarshal would (the same subset as
+// decodeAssessmentFast); props reports whether a "properties" member is
+// present and not null, which is what requireObject checks of a line the
+// subset accepts. ok false means use the slower paths.
+func decodeAssessmentScan(raw []byte) (a *Assessment, props, ok bool) {
+	if len(raw) > MaxRecordSize {
+		return nil, false, false
+	}
+	sc := &scanner{s: string(raw)}
+	a = &Assessment{}
+	p := &a.Properties
+	if sc.peek() != '{' {
+		return nil, false, false
+	}
+	_, ok = sc.fields(0, assessmentNames, func(i int) bool {
+		switch i {
+		case 0:
+			return sc.optID(&a.ID)
+		case 1:
+			return sc.optString(&a.Name)
+		case 2:
+			return sc.optString(&a.Type)
+		}
+		present, ok := sc.fields(1, propertiesNames, func(i int) bool { return sc.assessmentProperty(p, i) })
+		props = present
+		return ok
+	})
+	if !ok || !sc.end() {
+		return nil, false, false
+	}
+	return a, props, true
+}
+
+// assessmentProperty reads the value of propertiesNames[i] into p (depth
+// 2: the members of properties).
+func (sc *scanner) assessmentProperty(p *AssessmentProperties, i int) bool {
+	switch propertiesNames[i] {
+	case "displayName":
+		return sc.optString(&p.DisplayName)
+	case "metadata", "partnersData":
+		return sc.null()
+	case "additionalData":
+		if sc.peek() != '{' {
+			return false
+		}
+		m := make(StringMap, 0, 8)
+		ok := sc.object(func(k string) bool {
+			v := ""
+			if !sc.null() {
+				s, ok := sc.str()
+				if !ok {
+					return false
+				}
+				v = s
+			}
+			m = append(m, StringPair{k, v})
+			return true
+		})
+		p.AdditionalData = m
+		return ok
+	case "links":
+		if sc.null() {
+			p.Links = nil
+			return true
+		}
+		p.Links = &AssessmentLinks{}
+		_, ok := sc.fields(2, linksNames, func(int) bool { return sc.optString(&p.Links.AzurePortalURI) })
+		return ok
+	case "status":
+		st := &p.Status
+		_, ok := sc.fields(2, statusNames, func(i int) bool {
+			switch i {
+			case 0:
+				if sc.null() {
+					return true
+				}
+				c, ok := sc.str()
+				st.Code = StatusCode(c)
+				return ok
+			case 1:
+				return sc.optString(&st.Cause)
+			case 2:
+				return sc.optString(&st.Description)
+			case 3:
+				return sc.optTime(&st.FirstEvaluationDate)
+			}
+			return sc.optTime(&st.StatusChangeDate)
+		})
+		return ok
+	}
+	d := &p.ResourceDetails
+	fields := [...]*string{&d.Source, &d.ID, &d.ResourceName, &d.ResourceType, &d.ResourceProvider, &d.NativeResourceID,
+		&d.MachineName, &d.SourceComputerID, &d.Vmuuid, &d.WorkspaceID, &d.ServerName, &d.DatabaseName}
+	_, ok := sc.fields(2, detailsNames, func(i int) bool { return sc.optString(fields[i]) })
+	return ok
+}

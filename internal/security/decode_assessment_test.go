@@ -73,6 +73,77 @@ func TestDecodeAssessmentFast(t *testing.T) {
 	}
 }
 
+// checkAssessmentScan fails when decodeAssessmentScan accepts line but
+// decodes it differently from json.Unmarshal, or disagrees with
+// requireObject about the properties. It reports whether it accepted.
+func checkAssessmentScan(t *testing.T, line []byte) bool {
+	t.Helper()
+	got, props, ok := decodeAssessmentScan(line)
+	if !ok {
+		return false
+	}
+	var want Assessment
+	if err := json.Unmarshal(line, &want); err != nil {
+		t.Fatalf("scan accepted %q, which json.Unmarshal refuses: %v", line, err)
+	}
+	if !reflect.DeepEqual(got, &want) {
+		t.Fatalf("%q:\n got %+v\nwant %+v", line, got, &want)
+	}
+	if err := requireObject(line, "properties"); (err == nil) != props {
+		t.Fatalf("%q: scan says properties present = %v, requireObject says %v", line, props, err)
+	}
+	return true
+}
+
+// TestDecodeAssessmentScan: the one-pass decoder accepts at least what the
+// tree decoder accepts on the seeds, and whatever it accepts it decodes as
+// json.Unmarshal does.
+func TestDecodeAssessmentScan(t *testing.T) {
+	extra := []string{
+		`{"properties":null}`, `{}`, ` {"id":"a"} `, `{"properties":{"status":null,"resourceDetails":null}}`,
+		`{"properties":{"additionalData":{"a":"1","a":"2","":null}},"x":[[[[{"y":[true,false,null,-0.5e-3]}]]]]}`,
+		`{"properties":{"status":{"code":"Healthy"}},"pro\u0070erties":null}`, `{"i\u0064":"\u00e9\n"}`,
+		`{"id":"\ud800"}`, `{"id":"a\x"}`, `{"id":"\u12"}`, `{"id":"tab\there"}`, "{\"id\":\"ctl\x01\"}",
+		`{"properties":{}} {}`, `[{"properties":{}}]`, `{"properties":{"links":{"azurePortalUri":null}}}`,
+		`{"properties":{"displayName":"` + strings.Repeat("é", 40) + `"}}`, "{\"id\":\"\xc3\x28\"}",
+		`{"x":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`, `{"x":tru}`, `{"x":nul}`, `{"x":1.}`,
+	}
+	for i, seed := range decodeSeeds {
+		if !checkAssessmentScan(t, []byte(seed)) {
+			t.Errorf("seed %d: not accepted", i)
+		}
+	}
+	for _, line := range extra {
+		checkAssessmentScan(t, []byte(line))
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	accepted, declined := 0, 0
+	for i := range 5000 {
+		line := mutate(r, decodeSeeds[i%len(decodeSeeds)])
+		if checkAssessmentScan(t, []byte(line)) {
+			accepted++
+		} else {
+			declined++
+		}
+		if _, ok := decodeAssessmentFast([]byte(line)); ok && !checkAssessmentScan(t, []byte(line)) {
+			t.Errorf("the tree decoder accepts %q, the scan does not", line)
+		}
+	}
+	if accepted < 1000 || declined < 1000 {
+		t.Errorf("accepted %d, declined %d: the mutations should exercise both", accepted, declined)
+	}
+}
+
+// FuzzDecodeAssessmentScan: whatever the one-pass decoder accepts,
+// json.Unmarshal decodes the same way.
+func FuzzDecodeAssessmentScan(f *testing.F) {
+	for _, s := range decodeSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`{"properties":null,"x":[1,{"y":"\u00e9"}]}`))
+	f.Fuzz(func(t *testing.T, line []byte) { checkAssessmentScan(t, line) })
+}
+
 func TestValidNumber(t *testing.T) {
 	for _, s := range []string{"0", "-0", "12", "1.5", "-1.25e10", "1E+2", "0.0e-1", "9e9"} {
 		if !validNumber(s) || !json.Valid([]byte(s)) {

@@ -1,7 +1,9 @@
 package security
 
 import (
+	"slices"
 	"strconv"
+	"time"
 )
 
 // This file encodes assessments without reflection for the ingestion path:
@@ -44,8 +46,39 @@ func (h jsonText) optStr(dst []byte, name, s string) []byte {
 
 func appendTime(dst []byte, t *Time) []byte {
 	dst = append(dst, '"')
-	dst = t.UTC().AppendFormat(dst, netLayout)
+	dst = appendNetTime(dst, t.Time)
 	return append(dst, '"')
+}
+
+// appendNetTime appends t as t.UTC().AppendFormat(dst, netLayout) does,
+// without the layout interpreter for years 0 to 9999.
+func appendNetTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, netLayout)
+	}
+	hour, min, sec := t.Clock()
+	d2 := func(dst []byte, v int) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }
+	dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-')
+	dst = append(d2(dst, int(month)), '-')
+	dst = append(d2(dst, day), 'T')
+	dst = append(d2(dst, hour), ':')
+	dst = append(d2(dst, min), ':')
+	dst = d2(dst, sec)
+	if ticks := t.Nanosecond() / 100; ticks != 0 {
+		var frac [7]byte
+		for i := 6; i >= 0; i-- {
+			frac[i] = byte('0' + ticks%10)
+			ticks /= 10
+		}
+		n := 7
+		for frac[n-1] == '0' {
+			n--
+		}
+		dst = append(append(dst, '.'), frac[:n]...)
+	}
+	return append(dst, 'Z')
 }
 
 func (h jsonText) stringMap(dst []byte, m StringMap) []byte {
@@ -96,6 +129,7 @@ func (h jsonText) resourceDetails(dst []byte, d *ResourceDetails) []byte {
 // those), exactly as json.Marshal(a) would.
 func appendAssessmentREST(dst []byte, a *Assessment) []byte {
 	const h = htmlEscaped
+	dst = slices.Grow(dst, 320+a.textSize())
 	dst = append(dst, '{')
 	first := true
 	for _, m := range [...]struct{ name, v string }{{"id", a.ID}, {"name", a.Name}, {"type", a.Type}} {
@@ -182,4 +216,31 @@ func (ev *assessmentEvent) appendJSON(dst []byte) []byte {
 	}
 	dst = h.str(append(dst, `,"links":{"azurePortal":`...), p.Links.AzurePortal)
 	return append(dst, '}', '}', '}')
+}
+
+// textSize is the length of the strings of an assessment's encodings (a
+// little more: each with a key and punctuation), to size their buffers.
+func (a *Assessment) textSize() int {
+	p := &a.Properties
+	d := &p.ResourceDetails
+	n := len(a.ID) + len(a.Name) + len(a.Type) + len(p.DisplayName) + len(p.Status.Code) + len(p.Status.Cause) + len(p.Status.Description)
+	n += len(d.Source) + len(d.ID) + len(d.ResourceName) + len(d.ResourceType) + len(d.ResourceProvider) + len(d.NativeResourceID) +
+		len(d.MachineName) + len(d.SourceComputerID) + len(d.Vmuuid) + len(d.WorkspaceID) + len(d.ServerName) + len(d.DatabaseName) + 12*20
+	for _, kv := range p.AdditionalData {
+		n += len(kv.Key) + len(kv.Value) + 6
+	}
+	if p.Links != nil {
+		n += len(p.Links.AzurePortalURI) + 32
+	}
+	if m := p.Metadata; m != nil {
+		n += len(m.DisplayName) + len(m.AssessmentType) + len(m.PolicyDefinitionID) + len(m.Description) + len(m.RemediationDescription) +
+			len(m.Severity) + len(m.UserImpact) + len(m.ImplementationEffort) + 256
+		for _, c := range m.Categories {
+			n += len(c) + 3
+		}
+		for _, c := range m.Threats {
+			n += len(c) + 3
+		}
+	}
+	return n
 }

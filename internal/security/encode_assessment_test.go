@@ -95,3 +95,35 @@ func TestAssessmentEventEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendNetTime: the hand-written formatter writes what the layout
+// does, for every precision and for years outside 0–9999.
+func TestAppendNetTime(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	times := []time.Time{{}, time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 100, time.UTC), time.Date(2024, 11, 20, 9, 19, 16, 485000000, time.FixedZone("x", 3600))}
+	for range 20000 {
+		ns := r.Int64N(1e9)
+		switch r.IntN(4) {
+		case 0:
+			ns = 0
+		case 1:
+			ns -= ns % 1e6
+		case 2:
+			ns -= ns % 100
+		}
+		times = append(times, time.Unix(r.Int64N(4e11)-2e11, ns))
+	}
+	for _, tm := range times {
+		want := tm.UTC().Format(netLayout)
+		if got := string(appendNetTime(nil, tm)); got != want {
+			t.Fatalf("appendNetTime(%v) = %s, want %s", tm, got, want)
+		}
+		if got := FormatTime(tm); got != want {
+			t.Fatalf("FormatTime(%v) = %s, want %s", tm, got, want)
+		}
+		if b, _ := (Time{tm}).MarshalJSON(); string(b) != `"`+want+`"` {
+			t.Fatalf("MarshalJSON(%v) = %s, want %q", tm, b, want)
+		}
+	}
+}

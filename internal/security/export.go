@@ -107,17 +107,51 @@ func ResourceTypeDisplayName(resourceID string) string {
 	if err != nil {
 		return ""
 	}
+	return resourceTypeDisplayName(id)
+}
+
+// resourceTypeDisplayName is ResourceTypeDisplayName of a parsed ID.
+func resourceTypeDisplayName(id *armid.ID) string {
 	if !id.IsResource() {
 		if id.ResourceGroup != "" {
 			return "Resource Group"
 		}
 		return "Subscription"
 	}
-	t := strings.ToLower(id.Namespace + "/" + strings.Join(id.Types, "/"))
-	if n, ok := resourceTypeNames[t]; ok {
+	// The lower-case type, built on the stack for the map lookup.
+	var buf [128]byte
+	t := append(buf[:0], id.Namespace...)
+	for _, typ := range id.Types {
+		t = append(append(t, '/'), typ...)
+	}
+	if n, ok := resourceTypeNames[lowerASCII(t)]; ok {
 		return n
+	} else if !isASCII(t) {
+		if n, ok := resourceTypeNames[strings.ToLower(string(t))]; ok {
+			return n
+		}
 	}
 	return id.Types[len(id.Types)-1]
+}
+
+// lowerASCII lower-cases the ASCII letters of b in place and returns the
+// result as a string for a map lookup (no copy when used as a map key).
+func lowerASCII(b []byte) string {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // refWriter numbers objects the way Json.NET's reference handling does:
@@ -205,6 +239,15 @@ func (w *refWriter) object(o Object) any {
 // resourceType, EffectiveAzureResourceId, CompromisedEntity,
 // ProductComponentName and EffectiveSubscriptionId when absent.
 func AlertEvent(a *Alert, tenantID string) ([]byte, error) {
+	ev := newAlertEvent(a, tenantID)
+	if b, ok := ev.appendJSON(make([]byte, 0, 4096)); ok {
+		return b, nil
+	}
+	return marshal(ev)
+}
+
+// newAlertEvent builds the event of AlertEvent.
+func newAlertEvent(a *Alert, tenantID string) *alertEvent {
 	p := &a.Properties
 	ev := alertEvent{
 		VendorName:        p.VendorName,
@@ -276,14 +319,19 @@ func AlertEvent(a *Alert, tenantID string) ([]byte, error) {
 		}
 	}
 	rid := ev.AzureResourceId
-	addIfAbsent("resourceType", ResourceTypeDisplayName(rid))
+	id, err := armid.Parse(rid)
+	typeName := ""
+	if err == nil {
+		typeName = resourceTypeDisplayName(id)
+	}
+	addIfAbsent("resourceType", typeName)
 	addIfAbsent("EffectiveAzureResourceId", rid)
 	addIfAbsent("CompromisedEntity", p.CompromisedEntity)
 	addIfAbsent("ProductComponentName", p.ProductComponentName)
-	if id, err := armid.Parse(rid); err == nil {
+	if err == nil {
 		addIfAbsent("EffectiveSubscriptionId", id.Subscription)
 	}
-	return marshal(ev)
+	return &ev
 }
 
 // AlertRuleExtras returns the alert fields that export rules may reference
@@ -361,21 +409,31 @@ type assessmentEventLinks struct {
 // ActionDelete (pass the last stored record for a Delete); snapshot marks
 // the weekly snapshot stream. Partner secrets are never included.
 func AssessmentEvent(a *Assessment, tenantID string, action Action, snapshot bool) ([]byte, error) {
-	ev, err := newAssessmentEvent(a, tenantID, action, snapshot)
-	if err != nil {
+	var ev assessmentEvent
+	if err := ev.fill(a, tenantID, action, snapshot); err != nil {
 		return nil, err
 	}
-	return ev.appendJSON(make([]byte, 0, 3072)), nil
+	return ev.appendJSON(make([]byte, 0, 512+a.textSize())), nil
 }
 
 // newAssessmentEvent builds the event of AssessmentEvent.
 func newAssessmentEvent(a *Assessment, tenantID string, action Action, snapshot bool) (*assessmentEvent, error) {
-	if err := checkAction(action, ActionInsert, ActionDelete); err != nil {
+	ev := &assessmentEvent{}
+	if err := ev.fill(a, tenantID, action, snapshot); err != nil {
 		return nil, err
+	}
+	return ev, nil
+}
+
+// fill sets ev to the event of AssessmentEvent (AssessmentEvent keeps it
+// on the stack).
+func (ev *assessmentEvent) fill(a *Assessment, tenantID string, action Action, snapshot bool) error {
+	if err := checkAction(action, ActionInsert, ActionDelete); err != nil {
+		return err
 	}
 	env := enrichment{Action: action, APIVersion: APIVersionAssessmentEvent, IsSnapshot: snapshot}
 	p := &a.Properties
-	ev := assessmentEvent{
+	*ev = assessmentEvent{
 		AssessmentEnrichment: env,
 		SecurityEnrichment:   env,
 		TenantID:             tenantID,
@@ -417,7 +475,7 @@ func newAssessmentEvent(a *Assessment, tenantID string, action Action, snapshot 
 		link = AssessmentPortalURI(key, rid)
 	}
 	ev.Properties.Links.AzurePortal = strings.TrimPrefix(strings.TrimPrefix(link, "https://"), "http://")
-	return &ev, nil
+	return nil
 }
 
 // ---- Sub-assessments ----
@@ -475,6 +533,18 @@ func additionalDataTypeTag(assessedResourceType string) string {
 // 2020-01-01) and the finding's additional data with PascalCase keys.
 // action is ActionInsert or ActionDelete.
 func SubAssessmentEvent(s *SubAssessment, tenantID string, action Action, snapshot bool) ([]byte, error) {
+	ev, err := newSubAssessmentEvent(s, tenantID, action, snapshot)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := ev.appendJSON(make([]byte, 0, 4096)); ok {
+		return b, nil
+	}
+	return marshal(ev)
+}
+
+// newSubAssessmentEvent builds the event of SubAssessmentEvent.
+func newSubAssessmentEvent(s *SubAssessment, tenantID string, action Action, snapshot bool) (*subAssessmentEvent, error) {
 	if err := checkAction(action, ActionInsert, ActionDelete); err != nil {
 		return nil, err
 	}
@@ -532,7 +602,7 @@ func SubAssessmentEvent(s *SubAssessment, tenantID string, action Action, snapsh
 			AdditionalData:  additional,
 		},
 	}
-	return marshal(ev)
+	return &ev, nil
 }
 
 // ---- Secure scores ----

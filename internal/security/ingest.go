@@ -122,6 +122,9 @@ func lineID(raw []byte) (string, error) {
 }
 
 func splitAssessment(id string) (*armid.ID, string, error) {
+	if _, key, rid, ok := quickAssessmentID(id); ok {
+		return rid, key, nil
+	}
 	resource, key, err := ParseAssessmentID(id)
 	if err != nil {
 		return nil, "", apiError(err)
@@ -187,7 +190,10 @@ func parseAssessmentDelete(raw []byte) (ingest.Record, error) {
 // name.
 func splitSubAssessment(id string) (assessmentID, name string, rid *armid.ID, err error) {
 	const marker = "/subassessments/"
-	i := strings.LastIndex(strings.ToLower(id), marker)
+	i, ascii := lastIndexFold(id, marker)
+	if !ascii {
+		i = strings.LastIndex(strings.ToLower(id), marker)
+	}
 	if i <= 0 {
 		return "", "", nil, armapi.BadRequest(CodeInvalidResourceID,
 			"'%s' is not a sub-assessment ID (…/providers/Microsoft.Security/assessments/{key}/subAssessments/{name}).", id)

@@ -42,6 +42,23 @@ func appendJSONString(dst []byte, s string, html bool) []byte {
 	}
 	start := 0
 	for i := 0; i < len(s); {
+		// Whole words of plain ASCII first (see plain8).
+		for i+8 <= len(s) {
+			w := s[i : i+8]
+			x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+			bad := x | (x - lsb8*0x20) | zeroByte(x^(lsb8*'"')) | zeroByte(x^(lsb8*'\\'))
+			if html {
+				bad |= zeroByte(x^(lsb8*'<')) | zeroByte(x^(lsb8*'>')) | zeroByte(x^(lsb8*'&'))
+			}
+			if bad&msb8 != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if plain[c] {
@@ -89,6 +106,23 @@ func appendJSONString(dst []byte, s string, html bool) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// SWAR constants: every byte 0x01, every byte 0x80.
+const (
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
+)
+
+// The loop of appendJSONString tests 8 bytes at once for the bytes a
+// JSON string cannot carry as they are: x has a high bit set for non-ASCII
+// bytes; for ASCII bytes, x - 0x20 in every byte sets the high bit of the
+// lowest byte below 0x20, and zeroByte(x ^ c) that of a byte equal to c
+// (when there is one). The first word with a set high bit goes byte by
+// byte.
+
+// zeroByte has the high bit of some byte set when a byte of x is zero
+// (and, in that case only, possibly of others); callers mask it with msb8.
+func zeroByte(x uint64) uint64 { return (x - lsb8) &^ x }
 
 // appendValue appends a free-form value (nil, bool, string, json.Number,
 // []any, Object, StringMap; anything else through marshal).

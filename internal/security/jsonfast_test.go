@@ -129,3 +129,26 @@ func TestTopLevelMember(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendString_long_runs: strings long enough for the 8-byte test,
+// mostly plain with every kind of special byte at every offset.
+func TestAppendString_long_runs(t *testing.T) {
+	specials := []string{"\"", "\\", "\x00", "\x1f", " ", "\x7f", "<", ">", "&", "é", "\u2028", "\xff", "~", "!"}
+	r := rand.New(rand.NewPCG(15, 16))
+	for range 20000 {
+		b := []byte(strings.Repeat("abcdefghij", 1+r.IntN(5)))
+		for range r.IntN(3) {
+			i := r.IntN(len(b) + 1)
+			b = append(b[:i:i], append([]byte(specials[r.IntN(len(specials))]), b[i:]...)...)
+		}
+		in := string(b)
+		want, _ := marshal(in)
+		if got := appendString(nil, in); !bytes.Equal(got, want) {
+			t.Fatalf("appendString(%q) = %s, want %s", in, got, want)
+		}
+		wantHTML, _ := json.Marshal(in)
+		if got := appendStringHTML(nil, in); !bytes.Equal(got, wantHTML) {
+			t.Fatalf("appendStringHTML(%q) = %s, want %s", in, got, wantHTML)
+		}
+	}
+}

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -25,14 +26,19 @@ func NewTime(t time.Time) *Time { return &Time{t.UTC().Truncate(100 * time.Nanos
 const netLayout = "2006-01-02T15:04:05.9999999Z07:00"
 
 // FormatTime formats t the way continuous export does.
-func FormatTime(t time.Time) string { return t.UTC().Format(netLayout) }
+func FormatTime(t time.Time) string {
+	var buf [40]byte
+	return string(appendNetTime(buf[:0], t))
+}
 
 // String returns the .NET-style form of t.
 func (t Time) String() string { return FormatTime(t.Time) }
 
 // MarshalJSON implements json.Marshaler.
 func (t Time) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + FormatTime(t.Time) + `"`), nil
+	b := make([]byte, 0, 32)
+	b = appendNetTime(append(b, '"'), t.Time)
+	return append(b, '"'), nil
 }
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -328,43 +334,57 @@ func pascalDeep(v any) any {
 // canonicalKey is a case-folded, order-independent fingerprint of a JSON
 // value, ignoring "$id" members; equal fingerprints denote the same entity.
 func canonicalKey(v any) string {
-	var b strings.Builder
-	var walk func(v any)
-	walk = func(v any) {
-		switch t := v.(type) {
-		case Object:
-			keys := make([]string, 0, len(t))
-			vals := map[string]any{}
-			for _, m := range t {
-				k := strings.ToLower(m.Key)
-				if k == "$id" {
-					continue
-				}
-				keys = append(keys, k)
-				vals[k] = m.Value
-			}
-			sort.Strings(keys)
-			b.WriteByte('{')
-			for _, k := range keys {
-				fmt.Fprintf(&b, "%q:", k)
-				walk(vals[k])
-				b.WriteByte(',')
-			}
-			b.WriteByte('}')
-		case []any:
-			b.WriteByte('[')
-			for _, e := range t {
-				walk(e)
-				b.WriteByte(',')
-			}
-			b.WriteByte(']')
-		default:
-			x, _ := json.Marshal(t)
-			b.Write(x)
+	return string(appendCanonical(make([]byte, 0, 256), v))
+}
+
+// appendCanonical appends the fingerprint of v: objects as {"key":value,…}
+// with keys lower-cased, Go-quoted and sorted (a repeated key written at
+// each place with its last value), arrays as [value,…], scalars as
+// json.Marshal writes them; every element is followed by a comma.
+func appendCanonical(b []byte, v any) []byte {
+	switch t := v.(type) {
+	case Object:
+		type kv struct {
+			k string
+			v any
 		}
+		kvs := make([]kv, 0, len(t))
+		for _, m := range t {
+			k := strings.ToLower(m.Key)
+			if k == "$id" {
+				continue
+			}
+			kvs = append(kvs, kv{k, m.Value})
+		}
+		slices.SortStableFunc(kvs, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+		b = append(b, '{')
+		for i, e := range kvs {
+			last := i
+			for last+1 < len(kvs) && kvs[last+1].k == e.k {
+				last++
+			}
+			b = strconv.AppendQuote(b, e.k)
+			b = append(b, ':')
+			b = appendCanonical(b, kvs[last].v)
+			b = append(b, ',')
+		}
+		return append(b, '}')
+	case []any:
+		b = append(b, '[')
+		for _, e := range t {
+			b = appendCanonical(b, e)
+			b = append(b, ',')
+		}
+		return append(b, ']')
+	case string:
+		return appendStringHTML(b, t)
+	case bool:
+		return strconv.AppendBool(b, t)
+	case nil:
+		return append(b, "null"...)
 	}
-	walk(v)
-	return b.String()
+	x, _ := json.Marshal(v)
+	return append(b, x...)
 }
 
 // netURLEncode encodes s as .NET's HttpUtility.UrlEncode does: lower-case
@@ -372,6 +392,13 @@ func canonicalKey(v any) string {
 func netURLEncode(s string) string {
 	const hex = "0123456789abcdef"
 	var b strings.Builder
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			n += 2
+		}
+	}
+	b.Grow(n)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {

@@ -193,15 +193,16 @@ func (s *Service) speculateAlert(a *Alert, id string, now time.Time) *alertSpec 
 	CompleteAlert(&c, p.sub, p.location, now)
 	c.ID = AlertID(p.sub, p.rg, p.location, c.Name)
 	sp := &alertSpec{now: now, tenant: tenant, place: p, hk: hk, alert: &c}
-	if sp.body, err = json.Marshal(&c); err != nil {
-		return nil
+	var ok bool
+	if sp.body, ok = appendAlertREST(make([]byte, 0, 4096), &c); !ok {
+		if sp.body, err = json.Marshal(&c); err != nil {
+			return nil
+		}
 	}
 	if sp.event, err = AlertEvent(&c, tenant); err != nil {
 		return nil
 	}
-	if sp.extra, err = json.Marshal(AlertRuleExtras(&c)); err != nil {
-		return nil
-	}
+	sp.extra = appendAlertRuleExtras(make([]byte, 0, 160), &c)
 	return sp
 }
 

@@ -69,7 +69,7 @@ func (s *Service) speculate(rid *armid.ID, key string, a *Assessment, now time.T
 		prev = &Assessment{Properties: AssessmentProperties{Status: AssessmentStatus{Code: sp.info.code,
 			FirstEvaluationDate: fromUnixNano(sp.info.first), StatusChangeDate: fromUnixNano(sp.info.change)}}}
 	}
-	CompleteAssessment(a, resourceID, key, prev, meta, sp.now)
+	completeAssessment(a, resourceID, rid, key, prev, meta, sp.now)
 	body, err := s.encodeAssessment(a, meta)
 	if err != nil {
 		return nil
@@ -305,13 +305,16 @@ type subSpec struct {
 // assuming it is new. It returns nil when the caches do not know the
 // subscription's tenant or say the finding exists.
 func (s *Service) speculateSub(assessmentID, name string, sa *SubAssessment, now time.Time) *subSpec {
-	resource, key, err := ParseAssessmentID(assessmentID)
-	if err != nil {
-		return nil
-	}
-	rid, err := resourceID(resource, "assessed resource")
-	if err != nil {
-		return nil
+	_, key, rid, ok := quickAssessmentID(assessmentID)
+	if !ok {
+		resource, k, err := ParseAssessmentID(assessmentID)
+		if err != nil {
+			return nil
+		}
+		if rid, err = resourceID(resource, "assessed resource"); err != nil {
+			return nil
+		}
+		key = k
 	}
 	parentID := AssessmentID(rid.String(), key)
 	hk := s.hashKey(armid.Key(SubAssessmentID(parentID, name)))
@@ -330,8 +333,11 @@ func (s *Service) speculateSub(assessmentID, name string, sa *SubAssessment, now
 	c := *sa
 	CompleteSubAssessment(&c, parentID, name, now.UTC())
 	sp := &subSpec{now: now.UTC(), tenant: tenant, hk: hk, sub: &c}
-	if sp.body, err = json.Marshal(&c); err != nil {
-		return nil
+	var err error
+	if sp.body, ok = appendSubAssessmentREST(make([]byte, 0, 3072), &c); !ok {
+		if sp.body, err = json.Marshal(&c); err != nil {
+			return nil
+		}
 	}
 	if sp.event, err = SubAssessmentEvent(&c, tenant, ActionInsert, false); err != nil {
 		return nil
