@@ -372,7 +372,7 @@ func (s *Service) encodeAssessment(a *Assessment, meta *AssessmentMetadataProper
 		v = &c
 	}
 	if v.Properties.Metadata == nil && v.Properties.PartnersData == nil {
-		return appendAssessmentREST(make([]byte, 0, 1536), v), nil
+		return appendAssessmentREST(nil, v), nil // sized from the record
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
