@@ -1,9 +1,7 @@
 package security
 
 import (
-	"encoding/json"
 	"math/rand/v2"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -35,33 +33,13 @@ func mutateAlert(r *rand.Rand, s string) string {
 		{`"alertType":"T"`, `"alertType":"T","alertType":"U"`}, {`"alertType":"T"`, `"alerttype":"T"`}, {`"4"`, `"\u0034"`},
 		{`"hostName":"vm"`, `"host\u004eame":"vm"`}, {`"entities":[`, `"entities":[{"type":"t","k":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `},`},
 	}
-	for range 1 + r.IntN(2) {
-		rp := replacements[r.IntN(len(replacements))]
-		s = strings.Replace(s, rp[0], rp[1], 1)
-	}
-	return s
+	return applyMutations(r, s, replacements)
 }
 
-// checkAlertScan fails when decodeAlertScan accepts line but decodes it
-// differently from json.Unmarshal, or disagrees with requireObject about
-// the properties. It reports whether it accepted.
+// checkAlertScan is checkScan for alerts.
 func checkAlertScan(t *testing.T, line []byte) bool {
 	t.Helper()
-	got, props, ok := decodeAlertScan(line)
-	if !ok {
-		return false
-	}
-	var want Alert
-	if err := json.Unmarshal(line, &want); err != nil {
-		t.Fatalf("scan accepted %q, which json.Unmarshal refuses: %v", line, err)
-	}
-	if !reflect.DeepEqual(got, &want) {
-		t.Fatalf("%q:\n got %#v\nwant %#v", line, got, &want)
-	}
-	if err := requireObject(line, "properties"); (err == nil) != props {
-		t.Fatalf("%q: scan says properties present = %v, requireObject says %v", line, props, err)
-	}
-	return true
+	return checkScan(t, line, decodeAlertScan)
 }
 
 // TestDecodeAlertScan: the one-pass decoder accepts the common shapes, and

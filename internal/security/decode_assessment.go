@@ -304,19 +304,7 @@ func (sc *scanner) assessmentProperty(p *AssessmentProperties, i int) bool {
 		if sc.peek() != '{' {
 			return false
 		}
-		m := make(StringMap, 0, 8)
-		ok := sc.object(func(k string) bool {
-			v := ""
-			if !sc.null() {
-				s, ok := sc.str()
-				if !ok {
-					return false
-				}
-				v = s
-			}
-			m = append(m, StringPair{k, v})
-			return true
-		})
+		m, ok := sc.stringMap()
 		p.AdditionalData = m
 		return ok
 	case "links":

@@ -32,6 +32,12 @@ func mutate(r *rand.Rand, s string) string {
 		{`[1,2,`, `[1.5e3,-0,`}, {`[1,2,`, `[1-2,`}, {`[1,2,`, `[01,`}, {`[1,2,`, `[1.,`}, {`[1,2,`, `[-,`}, {`[1,2,`, `[1e,`},
 		{`[1,2,`, `[.5,`}, {`[1,2,`, `[+1,`}, {`[1,2,`, `[1E+2,0.0e-1,`}, {`"deep":[null]`, `"deep":[12.5,-3E4]`}, {`"deep":[null]`, `"deep":[1..2]`},
 	}
+	return applyMutations(r, s, replacements)
+}
+
+// applyMutations applies one or two of the replacements, picked at random,
+// to s.
+func applyMutations(r *rand.Rand, s string, replacements [][2]string) string {
 	for range 1 + r.IntN(2) {
 		rp := replacements[r.IntN(len(replacements))]
 		s = strings.Replace(s, rp[0], rp[1], 1)
@@ -78,11 +84,19 @@ func TestDecodeAssessmentFast(t *testing.T) {
 // requireObject about the properties. It reports whether it accepted.
 func checkAssessmentScan(t *testing.T, line []byte) bool {
 	t.Helper()
-	got, props, ok := decodeAssessmentScan(line)
+	return checkScan(t, line, decodeAssessmentScan)
+}
+
+// checkScan fails when a one-pass decoder accepts line but decodes it
+// differently from json.Unmarshal, or disagrees with requireObject about
+// the properties. It reports whether it accepted.
+func checkScan[T any](t *testing.T, line []byte, decode func([]byte) (*T, bool, bool)) bool {
+	t.Helper()
+	got, props, ok := decode(line)
 	if !ok {
 		return false
 	}
-	var want Assessment
+	var want T
 	if err := json.Unmarshal(line, &want); err != nil {
 		t.Fatalf("scan accepted %q, which json.Unmarshal refuses: %v", line, err)
 	}

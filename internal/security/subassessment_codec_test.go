@@ -3,8 +3,6 @@ package security
 import (
 	"encoding/json"
 	"math/rand/v2"
-	"reflect"
-	"strings"
 	"testing"
 	"time"
 )
@@ -25,30 +23,13 @@ func mutateSub(r *rand.Rand, s string) string {
 		{`"displayName":"D"`, `"displayName":"D","displayName":"E"`}, {`"code":"Healthy"`, `"code":7`}, {`"Update \"it\"."`, `"\u0055pdate"`},
 		{`"source":"Azure"`, `"source":"Azure","Source":"x"`}, {`"name":"f"`, `"name":false`}, {`}}`, `}}]`}, {`"title":"CVE"`, `"title":"\xff"`},
 	}
-	for range 1 + r.IntN(2) {
-		rp := replacements[r.IntN(len(replacements))]
-		s = strings.Replace(s, rp[0], rp[1], 1)
-	}
-	return s
+	return applyMutations(r, s, replacements)
 }
 
+// checkSubScan is checkScan for findings.
 func checkSubScan(t *testing.T, line []byte) bool {
 	t.Helper()
-	got, props, ok := decodeSubAssessmentScan(line)
-	if !ok {
-		return false
-	}
-	var want SubAssessment
-	if err := json.Unmarshal(line, &want); err != nil {
-		t.Fatalf("scan accepted %q, which json.Unmarshal refuses: %v", line, err)
-	}
-	if !reflect.DeepEqual(got, &want) {
-		t.Fatalf("%q:\n got %#v\nwant %#v", line, got, &want)
-	}
-	if err := requireObject(line, "properties"); (err == nil) != props {
-		t.Fatalf("%q: scan says properties present = %v, requireObject says %v", line, props, err)
-	}
-	return true
+	return checkScan(t, line, decodeSubAssessmentScan)
 }
 
 // TestDecodeSubAssessmentScan: the one-pass decoder accepts the common
