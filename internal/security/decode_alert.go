@@ -10,7 +10,6 @@ import "encoding/json"
 // which also words the errors. decode_alert_test.go compares both.
 
 var (
-	alertNames           = []string{"id", "name", "type", "properties"}
 	alertPropertiesNames = []string{"version", "alertType", "systemAlertId", "productComponentName", "alertDisplayName",
 		"description", "severity", "intent", "startTimeUtc", "endTimeUtc", "resourceIdentifiers", "remediationSteps",
 		"vendorName", "status", "extendedLinks", "alertUri", "timeGeneratedUtc", "productName", "processingEndTimeUtc",
@@ -26,25 +25,9 @@ func decodeAlertScan(raw []byte) (a *Alert, props, ok bool) {
 	if len(raw) > MaxRecordSize {
 		return nil, false, false
 	}
-	sc := &scanner{s: string(raw)}
 	a = &Alert{}
-	if sc.peek() != '{' {
-		return nil, false, false
-	}
-	_, ok = sc.fields(0, alertNames, func(i int) bool {
-		switch i {
-		case 0:
-			return sc.optID(&a.ID)
-		case 1:
-			return sc.optString(&a.Name)
-		case 2:
-			return sc.optString(&a.Type)
-		}
-		present, ok := sc.fields(1, alertPropertiesNames, func(i int) bool { return sc.alertProperty(&a.Properties, i) })
-		props = present
-		return ok
-	})
-	if !ok || !sc.end() {
+	sc := &scanner{s: string(raw)}
+	if props, ok = sc.resource(&a.ID, &a.Name, &a.Type, alertPropertiesNames, func(i int) bool { return sc.alertProperty(&a.Properties, i) }); !ok {
 		return nil, false, false
 	}
 	return a, props, true

@@ -267,29 +267,36 @@ func decodeAssessmentScan(raw []byte) (a *Assessment, props, ok bool) {
 	if len(raw) > MaxRecordSize {
 		return nil, false, false
 	}
-	sc := &scanner{s: string(raw)}
 	a = &Assessment{}
 	p := &a.Properties
-	if sc.peek() != '{' {
+	sc := &scanner{s: string(raw)}
+	if props, ok = sc.resource(&a.ID, &a.Name, &a.Type, propertiesNames, func(i int) bool { return sc.assessmentProperty(p, i) }); !ok {
 		return nil, false, false
+	}
+	return a, props, true
+}
+
+// resource reads a whole line holding an ARM resource object: its id, name
+// and type, and the members of its properties (names) through prop. props
+// reports whether properties is present and not null.
+func (sc *scanner) resource(id, name, typ *string, names []string, prop func(i int) bool) (props, ok bool) {
+	if sc.peek() != '{' {
+		return false, false
 	}
 	_, ok = sc.fields(0, assessmentNames, func(i int) bool {
 		switch i {
 		case 0:
-			return sc.optID(&a.ID)
+			return sc.optID(id)
 		case 1:
-			return sc.optString(&a.Name)
+			return sc.optString(name)
 		case 2:
-			return sc.optString(&a.Type)
+			return sc.optString(typ)
 		}
-		present, ok := sc.fields(1, propertiesNames, func(i int) bool { return sc.assessmentProperty(p, i) })
+		present, ok := sc.fields(1, names, prop)
 		props = present
 		return ok
 	})
-	if !ok || !sc.end() {
-		return nil, false, false
-	}
-	return a, props, true
+	return props, ok && sc.end()
 }
 
 // assessmentProperty reads the value of propertiesNames[i] into p (depth

@@ -138,14 +138,7 @@ func escapeHTMLFrom(dst []byte, start int) []byte {
 // appendValue cannot encode).
 func appendAlertREST(dst []byte, a *Alert) (_ []byte, ok bool) {
 	const h = htmlEscaped
-	dst = append(dst, '{')
-	first := true
-	for _, m := range [...]struct{ name, v string }{{"id", a.ID}, {"name", a.Name}, {"type", a.Type}} {
-		if m.v != "" {
-			dst = h.str(member(dst, m.name, first), m.v)
-			first = false
-		}
-	}
+	dst, first := appendIdentity(dst, a.ID, a.Name, a.Type)
 	p := &a.Properties
 	dst = append(member(dst, "properties", first), '{')
 	if p.Version != "" {

@@ -130,14 +130,7 @@ func (h jsonText) resourceDetails(dst []byte, d *ResourceDetails) []byte {
 func appendAssessmentREST(dst []byte, a *Assessment) []byte {
 	const h = htmlEscaped
 	dst = slices.Grow(dst, 320+a.textSize())
-	dst = append(dst, '{')
-	first := true
-	for _, m := range [...]struct{ name, v string }{{"id", a.ID}, {"name", a.Name}, {"type", a.Type}} {
-		if m.v != "" {
-			dst = h.str(member(dst, m.name, first), m.v)
-			first = false
-		}
-	}
+	dst, first := appendIdentity(dst, a.ID, a.Name, a.Type)
 	p := &a.Properties
 	dst = member(dst, "properties", first)
 	dst = h.resourceDetails(append(dst, `{"resourceDetails":`...), &p.ResourceDetails)
@@ -243,4 +236,19 @@ func (a *Assessment) textSize() int {
 		}
 	}
 	return n
+}
+
+// appendIdentity opens the JSON object of an ARM resource with its id, name
+// and type, each left out when empty (omitempty); first reports whether no
+// member was written.
+func appendIdentity(dst []byte, id, name, typ string) (_ []byte, first bool) {
+	dst = append(dst, '{')
+	first = true
+	for _, m := range [...]struct{ name, v string }{{"id", id}, {"name", name}, {"type", typ}} {
+		if m.v != "" {
+			dst = htmlEscaped.str(member(dst, m.name, first), m.v)
+			first = false
+		}
+	}
+	return dst, first
 }

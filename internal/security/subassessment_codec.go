@@ -22,69 +22,54 @@ func decodeSubAssessmentScan(raw []byte) (s *SubAssessment, props, ok bool) {
 	if len(raw) > MaxRecordSize {
 		return nil, false, false
 	}
-	sc := &scanner{s: string(raw)}
 	s = &SubAssessment{}
 	p := &s.Properties
-	if sc.peek() != '{' {
-		return nil, false, false
-	}
-	_, ok = sc.fields(0, assessmentNames, func(i int) bool {
+	sc := &scanner{s: string(raw)}
+	props, ok = sc.resource(&s.ID, &s.Name, &s.Type, subAssessmentPropertiesNames, func(i int) bool {
 		switch i {
 		case 0:
-			return sc.optID(&s.ID)
+			return sc.optString(&p.ID)
 		case 1:
-			return sc.optString(&s.Name)
+			return sc.optString(&p.DisplayName)
 		case 2:
-			return sc.optString(&s.Type)
-		}
-		present, ok := sc.fields(1, subAssessmentPropertiesNames, func(i int) bool {
-			switch i {
-			case 0:
-				return sc.optString(&p.ID)
-			case 1:
-				return sc.optString(&p.DisplayName)
-			case 2:
-				st := &p.Status
-				_, ok := sc.fields(2, subStatusNames, func(i int) bool {
-					if i == 0 {
-						if sc.null() {
-							return true
-						}
-						c, ok := sc.str()
-						st.Code = StatusCode(c)
-						return ok
+			st := &p.Status
+			_, ok := sc.fields(2, subStatusNames, func(i int) bool {
+				if i == 0 {
+					if sc.null() {
+						return true
 					}
-					return sc.optString([...]*string{nil, &st.Cause, &st.Severity, &st.Description}[i])
-				})
-				return ok
-			case 3:
-				return sc.optString(&p.Remediation)
-			case 4:
-				return sc.optString(&p.Impact)
-			case 5:
-				return sc.optString(&p.Category)
-			case 6:
-				return sc.optString(&p.Description)
-			case 7:
-				return sc.optTime(&p.TimeGenerated)
-			case 8:
-				d := &p.ResourceDetails
-				fields := [...]*string{&d.Source, &d.ID, &d.ResourceName, &d.ResourceType, &d.ResourceProvider, &d.NativeResourceID,
-					&d.MachineName, &d.SourceComputerID, &d.Vmuuid, &d.WorkspaceID, &d.ServerName, &d.DatabaseName}
-				_, ok := sc.fields(2, detailsNames, func(i int) bool { return sc.optString(fields[i]) })
-				return ok
-			}
-			if sc.peek() != '{' {
-				return false
-			}
-			v, ok := sc.value(2)
-			p.AdditionalData, _ = v.(Object)
+					c, ok := sc.str()
+					st.Code = StatusCode(c)
+					return ok
+				}
+				return sc.optString([...]*string{nil, &st.Cause, &st.Severity, &st.Description}[i])
+			})
 			return ok
-		})
-		props = present
+		case 3:
+			return sc.optString(&p.Remediation)
+		case 4:
+			return sc.optString(&p.Impact)
+		case 5:
+			return sc.optString(&p.Category)
+		case 6:
+			return sc.optString(&p.Description)
+		case 7:
+			return sc.optTime(&p.TimeGenerated)
+		case 8:
+			d := &p.ResourceDetails
+			fields := [...]*string{&d.Source, &d.ID, &d.ResourceName, &d.ResourceType, &d.ResourceProvider, &d.NativeResourceID,
+				&d.MachineName, &d.SourceComputerID, &d.Vmuuid, &d.WorkspaceID, &d.ServerName, &d.DatabaseName}
+			_, ok := sc.fields(2, detailsNames, func(i int) bool { return sc.optString(fields[i]) })
+			return ok
+		}
+		if sc.peek() != '{' {
+			return false
+		}
+		v, ok := sc.value(2)
+		p.AdditionalData, _ = v.(Object)
 		return ok
 	})
-	if !ok || !sc.end() {
+	if !ok {
 		return nil, false, false
 	}
 	return s, props, true
@@ -94,14 +79,7 @@ func decodeSubAssessmentScan(raw []byte) (s *SubAssessment, props, ok bool) {
 // cannot (a free-form value appendValue cannot encode).
 func appendSubAssessmentREST(dst []byte, s *SubAssessment) (_ []byte, ok bool) {
 	const h = htmlEscaped
-	dst = append(dst, '{')
-	first := true
-	for _, m := range [...]struct{ name, v string }{{"id", s.ID}, {"name", s.Name}, {"type", s.Type}} {
-		if m.v != "" {
-			dst = h.str(member(dst, m.name, first), m.v)
-			first = false
-		}
-	}
+	dst, first := appendIdentity(dst, s.ID, s.Name, s.Type)
 	p := &s.Properties
 	dst = append(member(dst, "properties", first), '{')
 	if p.ID != "" {
