@@ -65,13 +65,25 @@ func BenchmarkGroupedCommit(b *testing.B) {
 	for _, syncMode := range []string{"FULL", "NORMAL"} {
 		for _, tc := range cases {
 			b.Run(fmt.Sprintf("sync=%s/%s", syncMode, tc.name), func(b *testing.B) {
-				benchGrouped(b, syncMode, tc.writers, tc.batch, bodies)
+				benchGrouped(b, syncMode, tc.writers, tc.batch, bodies, false)
 			})
 		}
 	}
 }
 
-func benchGrouped(b *testing.B, syncMode string, writers, batch int, bodies [][]byte) {
+// BenchmarkPutWithEvent is the ingestion route's pattern at the store: two
+// writers with batches of 1000 records, each record stored with an event
+// of about the same size.
+func BenchmarkPutWithEvent(b *testing.B) {
+	bodies := benchBodies(1024)
+	for _, syncMode := range []string{"FULL", "NORMAL"} {
+		b.Run("sync="+syncMode, func(b *testing.B) {
+			benchGrouped(b, syncMode, 2, 1000, bodies, true)
+		})
+	}
+}
+
+func benchGrouped(b *testing.B, syncMode string, writers, batch int, bodies [][]byte, events bool) {
 	ctx := context.Background()
 	db, err := Open(ctx, b.TempDir(), Options{Synchronous: syncMode})
 	if err != nil {
@@ -98,6 +110,13 @@ func benchGrouped(b *testing.B, syncMode string, writers, batch int, bodies [][]
 						key := fmt.Sprintf("/subscriptions/bench/providers/microsoft.security/assessments/%d-%d", w, i)
 						if err := tx.Put(ctx, &store.Record{Kind: "assessment", Key: key, ID: key, Parent: "bench", Body: body}); err != nil {
 							return err
+						}
+						if events {
+							ev := &store.Event{ID: key, Source: "Assessments", Tenant: "bench", Subscription: "bench", ResourceGroup: "rg",
+								ResourceID: key, Body: body, Extra: []byte(`{"severity":"High"}`)}
+							if err := tx.AppendEvent(ctx, ev); err != nil {
+								return err
+							}
 						}
 					}
 					return nil

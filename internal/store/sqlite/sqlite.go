@@ -12,12 +12,12 @@ import (
 	"net/url"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"sluice/internal/store"
+	"sluice/internal/walcheck"
 )
 
 // Options tune the store.
@@ -40,12 +40,10 @@ type DB struct {
 	stopped chan struct{}
 	once    sync.Once
 	group   int
-	// ck is the checkpointer's own connection.
-	ck     *sql.DB
-	ckDone chan struct{}
-	// written is set by each commit and cleared by the checkpointer, which
-	// stays idle while nothing is written.
-	written atomic.Bool
+	// ck is the checkpointer's own connection; wal runs the checkpoints
+	// on it (the writer's connection does none).
+	ck  *sql.DB
+	wal *walcheck.Checkpointer
 	// recent holds the events of the last commits, cache events read
 	// back for queues (see recent.go).
 	recent *recent
@@ -60,9 +58,18 @@ const (
 	cacheBytes   = 16 << 20
 )
 
-// walSafetyPages is the WAL size (pages) at which the writer checkpoints
-// by itself, should the checkpointer fall behind.
-const walSafetyPages = 16384
+// WAL bounds, in the estimated bytes a commit writes (txn.written): the
+// checkpointer copies the WAL into the database every checkpointBytes, and
+// past restartBytes the writer waits for a checkpoint covering its last
+// commit so that the WAL starts again (see package walcheck). Estimates
+// count values, not pages: records with random keys dirty a page each, so
+// the WAL holds about two to three times as much. 16 MB estimated is
+// about the 16,384 pages (64 MB) at which the writer used to checkpoint
+// by itself.
+var (
+	checkpointBytes int64 = 4 << 20
+	restartBytes    int64 = 16 << 20
+)
 
 // writerCacheKiB sizes the writer's page cache (cache_size pragma in
 // negative KiB): 64 MiB, room for the dirty pages of a large group.
@@ -73,27 +80,6 @@ const writerCacheKiB = -64 << 10
 // costs no read system call per page. The mapping is the operating
 // system's page cache, not heap.
 const readerMmapBytes = 1 << 30
-
-// checkpointEvery is the checkpointer's period.
-const checkpointEvery = 250 * time.Millisecond
-
-// checkpointer copies committed WAL pages into the database in the
-// background (PASSIVE: it never blocks the writer or readers).
-func (db *DB) checkpointer() {
-	defer close(db.ckDone)
-	t := time.NewTicker(checkpointEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-db.closing:
-			return
-		case <-t.C:
-			if db.written.Swap(false) {
-				db.ck.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-			}
-		}
-	}
-}
 
 type request struct {
 	ctx  context.Context
@@ -127,11 +113,11 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	// The writer leaves checkpoints to the checkpointer up to a safety
-	// bound, so copying WAL pages back does not stall grouped commits.
-	// Its page cache holds a whole group's dirty pages: a smaller cache
+	// The writer leaves checkpoints to the checkpointer (wal_autocheckpoint
+	// 0), so copying WAL pages back does not stall grouped commits. Its
+	// page cache holds a whole group's dirty pages: a smaller cache
 	// spills them into the WAL in the middle of the transaction.
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages),
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "wal_autocheckpoint(0)",
 		"_pragma", fmt.Sprintf("cache_size(%d)", writerCacheKiB)))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -170,9 +156,8 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	db.ck = ck
-	db.ckDone = make(chan struct{})
+	db.wal = walcheck.Start(ck, walcheck.Options{CheckpointBytes: checkpointBytes, RestartBytes: restartBytes, Name: path})
 	go db.writer()
-	go db.checkpointer()
 	return db, nil
 }
 
@@ -238,6 +223,7 @@ func (db *DB) writer() {
 func (db *DB) commit(batch []*request) {
 	errs := make([]error, len(batch))
 	ctx := context.Background()
+	db.wal.BeforeWrite()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		for _, req := range batch {
@@ -271,7 +257,6 @@ func (db *DB) commit(batch []*request) {
 			errs[i] = t.Savepoint(req.ctx, req.fn)
 		}
 	}
-	db.written.Store(true)
 	if err := tx.Commit(); err != nil {
 		for i := range errs {
 			if errs[i] == nil {
@@ -280,6 +265,7 @@ func (db *DB) commit(batch []*request) {
 		}
 	} else {
 		db.recent.push(t.appended)
+		db.wal.Wrote(t.written)
 	}
 	for i, req := range batch {
 		req.done <- errs[i]
@@ -356,13 +342,17 @@ func lastSeq(ctx context.Context, q querier) (int64, error) {
 func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.Update(ctx, func(tx store.Tx) error {
-		res, err := tx.(*txn).tx.ExecContext(shared(ctx), `DELETE FROM events WHERE time < ?
+		t := tx.(*txn)
+		res, err := t.tx.ExecContext(shared(ctx), `DELETE FROM events WHERE time < ?
 			AND seq < COALESCE((SELECT MIN(seq) FROM queue), 9223372036854775807)
 			AND seq < COALESCE((SELECT MIN(first) FROM queue_runs), 9223372036854775807)`, before.UnixNano())
 		if err != nil {
 			return fmt.Errorf("prune events: %w", err)
 		}
 		n, err = res.RowsAffected()
+		if n > 0 {
+			t.written += checkpointBytes // pages freed: have them checkpointed
+		}
 		return err
 	})
 	if err == nil && n > 0 {
@@ -397,8 +387,10 @@ func (db *DB) Close() error {
 		if db.stmts.put != nil {
 			<-db.stopped
 		}
+		if db.wal != nil {
+			db.wal.Stop()
+		}
 		if db.ck != nil {
-			<-db.ckDone
 			err = db.ck.Close()
 		}
 		db.stmts.close()

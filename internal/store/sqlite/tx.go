@@ -67,6 +67,29 @@ type txn struct {
 	// appended are copies of the events appended so far (those of a
 	// rolled-back savepoint removed), handed to db.recent after commit.
 	appended []*store.Event
+	// written estimates the bytes the transaction writes (values plus a
+	// row overhead), which paces the checkpointer.
+	written int64
+}
+
+// rowBytes is the estimated overhead of a written row: its header, key
+// and index entries.
+const rowBytes = 64
+
+// argBytes estimates the bytes a statement's arguments write.
+func argBytes(args []any) int64 {
+	n := int64(rowBytes)
+	for _, a := range args {
+		switch v := a.(type) {
+		case []byte:
+			n += int64(len(v))
+		case string:
+			n += int64(len(v))
+		default:
+			n += 8
+		}
+	}
+	return n
 }
 
 // stmt binds a prepared statement to the transaction once.
@@ -114,6 +137,7 @@ func (t *txn) Put(ctx context.Context, rec *store.Record) error {
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", rec.Kind, rec.Key, err)
 	}
+	t.written += int64(len(rec.Kind) + 2*len(rec.Key) + len(rec.ID) + 2*len(rec.Parent) + len(rec.Body) + len(rec.ETag) + rowBytes)
 	return nil
 }
 
@@ -122,6 +146,7 @@ func (t *txn) Delete(ctx context.Context, kind, key string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("delete %s %s: %w", kind, key, err)
 	}
+	t.written += int64(len(kind) + len(key) + rowBytes)
 	n, err := res.RowsAffected()
 	return n > 0, err
 }
@@ -145,6 +170,7 @@ func (t *txn) AppendEvent(ctx context.Context, ev *store.Event) error {
 		held.Extra = append([]byte(nil), ev.Extra...)
 	}
 	t.appended = append(t.appended, &held)
+	t.written += int64(eventSize(&held))
 	return nil
 }
 
@@ -294,7 +320,9 @@ func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 			}
 			t.bound[q] = bound
 		}
+		t.written += argBytes(args)
 		return bound.ExecContext(shared(ctx), args...)
 	}
+	t.written += argBytes(args)
 	return t.tx.ExecContext(shared(ctx), q, args...)
 }
