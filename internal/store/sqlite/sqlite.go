@@ -49,6 +49,9 @@ type DB struct {
 	recent *recent
 	cache  *readCache
 	fillMu sync.Mutex
+	// seq is the highest event seq assigned, owned by the writer
+	// goroutine (see events.go).
+	seq int64
 }
 
 // Bounds of the in-memory tail of the log.
@@ -147,6 +150,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.seq = last
 	db.recent = newRecent(last, recentEvents, recentBytes)
 	db.cache = newReadCache(cacheBytes)
 	ck, err := sql.Open("sqlite", dsn())
@@ -232,6 +236,7 @@ func (db *DB) commit(batch []*request) {
 		return
 	}
 	t := &txn{tx: tx, db: db}
+	seq0 := db.seq
 	if len(batch) == 1 {
 		// Alone in its group, a request needs no savepoint (whose
 		// sub-journal copies every page it changes): its error rolls the
@@ -245,6 +250,7 @@ func (db *DB) commit(batch []*request) {
 			if rbErr := tx.Rollback(); rbErr != nil {
 				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 			}
+			db.seq = seq0
 			req.done <- err
 			return
 		}
@@ -258,6 +264,7 @@ func (db *DB) commit(batch []*request) {
 		}
 	}
 	if err := tx.Commit(); err != nil {
+		db.seq = seq0
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = fmt.Errorf("commit: %w", err)
@@ -343,6 +350,9 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) 
 	var n int64
 	err := db.Update(ctx, func(tx store.Tx) error {
 		t := tx.(*txn)
+		if err := t.flushEvents(ctx); err != nil {
+			return err
+		}
 		res, err := t.tx.ExecContext(shared(ctx), `DELETE FROM events WHERE time < ?
 			AND seq < COALESCE((SELECT MIN(seq) FROM queue), 9223372036854775807)
 			AND seq < COALESCE((SELECT MIN(first) FROM queue_runs), 9223372036854775807)`, before.UnixNano())

@@ -12,7 +12,9 @@ import (
 )
 
 type stmts struct {
-	put, del, event *sql.Stmt
+	put, del *sql.Stmt
+	// events are the multi-row event INSERTs, one per eventChunks size.
+	events [len(eventChunks)]*sql.Stmt
 	// byQuery holds the prepared statements of preparedQueries.
 	byQuery map[string]*sql.Stmt
 }
@@ -28,9 +30,8 @@ func (s *stmts) prepare(ctx context.Context, db *sql.DB) error {
 	if s.del, err = db.PrepareContext(ctx, `DELETE FROM resources WHERE kind = ? AND key = ?`); err != nil {
 		return fmt.Errorf("prepare delete: %w", err)
 	}
-	if s.event, err = db.PrepareContext(ctx, `INSERT INTO events (id, source, tenant, subscription, resource_group, resource_id, time, body, extra, target)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-		return fmt.Errorf("prepare event: %w", err)
+	if err := s.prepareEvents(ctx, db); err != nil {
+		return err
 	}
 	s.byQuery = map[string]*sql.Stmt{}
 	for _, q := range preparedQueries {
@@ -44,7 +45,7 @@ func (s *stmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (s *stmts) close() {
-	for _, st := range []*sql.Stmt{s.put, s.del, s.event} {
+	for _, st := range append([]*sql.Stmt{s.put, s.del}, s.events[:]...) {
 		if st != nil {
 			st.Close()
 		}
@@ -59,14 +60,18 @@ type txn struct {
 	tx    *sql.Tx
 	db    *DB
 	depth int
-	// put, del and event are the DB's prepared statements bound to tx,
+	// put, del and events are the DB's prepared statements bound to tx,
 	// made on first use and reused for the rest of the transaction.
-	put, del, event *sql.Stmt
+	put, del *sql.Stmt
+	events   [len(eventChunks)]*sql.Stmt
 	// bound holds the prepared queue statements bound to tx.
 	bound map[string]*sql.Stmt
 	// appended are copies of the events appended so far (those of a
-	// rolled-back savepoint removed), handed to db.recent after commit.
-	appended []*store.Event
+	// rolled-back savepoint removed), handed to db.recent after commit;
+	// appended[flushed:] are not written yet (see events.go).
+	appended  []*store.Event
+	flushed   int
+	eventArgs []any
 	// written estimates the bytes the transaction writes (values plus a
 	// row overhead), which paces the checkpointer.
 	written int64
@@ -155,14 +160,13 @@ func (t *txn) AppendEvent(ctx context.Context, ev *store.Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC()
 	}
-	res, err := t.stmt(ctx, &t.event, t.db.stmts.event).ExecContext(shared(ctx), ev.ID, ev.Source, ev.Tenant, ev.Subscription,
-		ev.ResourceGroup, ev.ResourceID, ev.Time.UnixNano(), ev.Body, ev.Extra, ev.Target)
-	if err != nil {
-		return fmt.Errorf("append event %s: %w", ev.ID, err)
+	if len(t.appended)-t.flushed >= maxPendingEvents {
+		if err := t.flushEvents(ctx); err != nil {
+			return err
+		}
 	}
-	if ev.Seq, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("append event %s: %w", ev.ID, err)
-	}
+	t.db.seq++
+	ev.Seq = t.db.seq
 	held := *ev
 	held.Time = time.Unix(0, ev.Time.UnixNano()).UTC() // as read back from the table
 	held.Body = append([]byte(nil), ev.Body...)
@@ -180,6 +184,11 @@ func (t *txn) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error
 	t.depth++
 	name := fmt.Sprintf("sp%d", t.depth)
 	defer func() { t.depth-- }()
+	// The events buffered so far belong to the enclosing update: an
+	// error writing them is not this savepoint's.
+	if err := t.flushEvents(ctx); err != nil {
+		return err
+	}
 	if _, err := t.exec(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
@@ -188,9 +197,11 @@ func (t *txn) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error
 		if v := recover(); v != nil {
 			err = fmt.Errorf("store: update panicked: %v", v)
 		}
+		if err == nil {
+			err = t.flushEvents(ctx)
+		}
 		if err != nil {
-			clear(t.appended[held:])
-			t.appended = t.appended[:held]
+			t.unappend(held)
 			if _, rbErr := t.tx.ExecContext(context.Background(), "ROLLBACK TO "+name); rbErr != nil {
 				err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
 			}
@@ -207,6 +218,9 @@ func (t *txn) run(fn func(store.Tx) error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("store: update panicked: %v", v)
+		}
+		if err == nil {
+			err = t.flushEvents(context.Background())
 		}
 	}()
 	return fn(t)
@@ -311,6 +325,12 @@ func shared(ctx context.Context) context.Context {
 // context detached (see shared); the statements of preparedQueries run
 // prepared, bound to the transaction once.
 func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if t.flushed < len(t.appended) && strings.Contains(q, "events") {
+		// A statement that may read the events table sees the buffered ones.
+		if err := t.flushEvents(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if st, ok := t.db.stmts.byQuery[q]; ok {
 		bound := t.bound[q]
 		if bound == nil {
