@@ -8,7 +8,10 @@
 // frames into the database file while the writer goes on. Past a bound the
 // writer waits for a checkpoint that covers its last commit, so that its
 // next transaction writes the WAL from its start again; that wait is also
-// what holds back a writer faster than the checkpointer. If even that
+// what holds back a writer faster than the checkpointer. A writer that
+// calls Idle when it has nothing to write gives the checkpointer the
+// chance to cover its last commit beforehand, and then does not wait. If
+// even that
 // checkpoint could not copy every frame (a reader held an older snapshot),
 // then past a hard bound the checkpoint is a RESTART, which waits for those
 // readers (within the connection's busy timeout).
@@ -19,6 +22,7 @@ import (
 	"database/sql"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // Options bound the WAL. Sizes are in whatever unit the writer reports to
@@ -65,8 +69,10 @@ type Checkpointer struct {
 type Stats struct {
 	// Passive and Restart count the checkpoints run of each mode.
 	Passive, Restart int64
-	// Waits counts the writer's waits in BeforeWrite.
-	Waits int64
+	// Waits counts the writer's waits in BeforeWrite; Waited is their
+	// total duration.
+	Waits  int64
+	Waited time.Duration
 }
 
 // Start starts the goroutine that checkpoints through db (a pool of its
@@ -88,10 +94,17 @@ func Start(db *sql.DB, opts Options) *Checkpointer {
 func (c *Checkpointer) BeforeWrite() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.covered >= c.committed && c.complete {
+		// A checkpoint that started after the last commit copied every
+		// frame: this transaction starts the WAL again.
+		c.walBytes, c.waitAt = 0, c.opts.RestartBytes
+	}
 	if c.walBytes < c.waitAt || c.stopped {
 		return
 	}
 	c.runs.Waits++
+	began := time.Now()
+	defer func() { c.runs.Waited += time.Since(began) }()
 	target := c.committed
 	hard := c.walBytes >= c.opts.HardBytes
 	c.restart = hard
@@ -109,6 +122,18 @@ func (c *Checkpointer) BeforeWrite() {
 		// Even the RESTART could not copy everything (its busy timeout
 		// ran out): try again after another RestartBytes.
 		c.waitAt = c.walBytes + c.opts.RestartBytes
+	}
+}
+
+// Idle is called by the writer when it has nothing to write: once the WAL
+// is past half its bound it asks for a checkpoint, so that one covering
+// the last commit may be done before the next transaction, which then
+// starts the WAL again without waiting in BeforeWrite.
+func (c *Checkpointer) Idle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.walBytes >= c.waitAt/2 && c.covered < c.committed && !c.stopped {
+		c.ask()
 	}
 }
 

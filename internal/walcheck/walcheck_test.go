@@ -185,3 +185,40 @@ func TestReaderHoldsWAL(t *testing.T) {
 		t.Errorf("count = %d, want %d", n, 16+2*txs*per)
 	}
 }
+
+// TestIdleCatchesUp: a writer that lets the checkpointer catch up while it
+// is idle never waits in BeforeWrite, and the WAL still starts again.
+func TestIdleCatchesUp(t *testing.T) {
+	path, w, r := open(t)
+	// Commits alone never ask for a checkpoint here: only Idle does (or
+	// BeforeWrite, waiting).
+	c := Start(r, Options{CheckpointBytes: 1 << 40, RestartBytes: 1 << 20, Name: "test"})
+	defer c.Stop()
+	var maxWAL int64
+	for range 64 {
+		write(t, w, c, 64, 2000)
+		maxWAL = max(maxWAL, walSize(t, path))
+		c.Idle()
+		// Idle time: poll until a checkpoint covers the commit, if one
+		// was asked for.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			c.mu.Lock()
+			caught := c.covered >= c.committed || c.walBytes < c.waitAt/2
+			c.mu.Unlock()
+			if caught || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if st := c.Stats(); st.Waits != 0 || st.Passive == 0 {
+		t.Errorf("stats %+v: want checkpoints and no waits", st)
+	}
+	if maxWAL > 2<<20 {
+		t.Errorf("the WAL grew to %d bytes, want at most 2 MB", maxWAL)
+	}
+	if n := count(t, r); n != 64*64 {
+		t.Errorf("count = %d, want %d", n, 64*64)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,7 +87,8 @@ func BenchmarkPutWithEvent(b *testing.B) {
 
 func benchGrouped(b *testing.B, syncMode string, writers, batch int, bodies [][]byte, events bool) {
 	ctx := context.Background()
-	db, err := Open(ctx, b.TempDir(), Options{Synchronous: syncMode})
+	dir := b.TempDir()
+	db, err := Open(ctx, dir, Options{Synchronous: syncMode})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -131,6 +134,13 @@ func benchGrouped(b *testing.B, syncMode string, writers, batch int, bodies [][]
 	}
 	wg.Wait()
 	b.StopTimer()
+	if st := db.wal.Stats(); st.Waits > 0 {
+		var wal int64
+		if fi, err := os.Stat(filepath.Join(dir, "sluice.db-wal")); err == nil {
+			wal = fi.Size()
+		}
+		b.Logf("checkpoints: %d passive, %d restart; writer waited %d times, %v; WAL file %d MB", st.Passive, st.Restart, st.Waits, st.Waited, wal>>20)
+	}
 	if s := b.Elapsed().Seconds(); s > 0 {
 		b.ReportMetric(float64(written.Load())/s, "records/s")
 	}
