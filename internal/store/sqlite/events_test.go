@@ -203,3 +203,33 @@ func TestEvents_seq_after_prune_and_reopen(t *testing.T) {
 		t.Errorf("seq after prune and reopen = %d, want 3", e.Seq)
 	}
 }
+
+// TestEvents_another_connection: events another process appends to the
+// same database (here a second DB on the same directory) are not given
+// the same seqs again, and readers of the first see them.
+func TestEvents_another_connection(t *testing.T) {
+	dir := t.TempDir()
+	a := openT(t, dir, Options{Synchronous: "NORMAL"})
+	b := openT(t, dir, Options{Synchronous: "NORMAL"})
+	ctx := context.Background()
+	appendOne := func(db *DB, id string) int64 {
+		t.Helper()
+		e := ev(id)
+		if err := db.Update(ctx, func(tx store.Tx) error { return tx.AppendEvent(ctx, e) }); err != nil {
+			t.Fatalf("append %s: %v", id, err)
+		}
+		return e.Seq
+	}
+	s1 := appendOne(a, "e1")
+	s2 := appendOne(b, "e2")
+	s3 := appendOne(a, "e3")
+	if s1 != 1 || s2 != 2 || s3 != 3 {
+		t.Errorf("seqs = %d, %d, %d; want 1, 2, 3", s1, s2, s3)
+	}
+	for name, db := range map[string]*DB{"a": a, "b": b} {
+		ids, seqs := readEvents(t, db)
+		if fmt.Sprint(ids, seqs) != "[e1 e2 e3] [1 2 3]" {
+			t.Errorf("log read through %s = %v %v, want [e1 e2 e3] [1 2 3]", name, ids, seqs)
+		}
+	}
+}

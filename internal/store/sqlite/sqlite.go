@@ -50,8 +50,10 @@ type DB struct {
 	cache  *readCache
 	fillMu sync.Mutex
 	// seq is the highest event seq assigned, owned by the writer
-	// goroutine (see events.go).
-	seq int64
+	// goroutine (see events.go); dataVersion is the writer connection's
+	// data_version when seq was last read from the database.
+	seq         int64
+	dataVersion int64
 }
 
 // Bounds of the in-memory tail of the log.
@@ -151,7 +153,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	db.seq = last
+	db.seq, db.dataVersion = last, -1
 	db.recent = newRecent(last, recentEvents, recentBytes)
 	db.cache = newReadCache(cacheBytes)
 	ck, err := sql.Open("sqlite", dsn())
@@ -245,6 +247,13 @@ func (db *DB) commit(batch []*request) {
 		return
 	}
 	t := &txn{tx: tx, db: db}
+	if err := db.syncSeq(ctx, tx); err != nil {
+		err = errors.Join(err, tx.Rollback())
+		for _, req := range batch {
+			req.done <- err
+		}
+		return
+	}
 	seq0 := db.seq
 	if len(batch) == 1 {
 		// Alone in its group, a request needs no savepoint (whose
@@ -286,6 +295,31 @@ func (db *DB) commit(batch []*request) {
 	for i, req := range batch {
 		req.done <- errs[i]
 	}
+}
+
+// syncSeq catches up with events another connection (another process
+// opening the same database) appended since the writer's last
+// transaction: SQLite's data_version changes only for commits of other
+// connections, so this costs one pragma per group.
+func (db *DB) syncSeq(ctx context.Context, tx *sql.Tx) error {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return fmt.Errorf("read data version: %w", err)
+	}
+	if v == db.dataVersion {
+		return nil
+	}
+	last, err := lastSeq(ctx, tx)
+	if err != nil {
+		return err
+	}
+	db.dataVersion = v
+	if last > db.seq {
+		// The other connection's events are not in the in-memory tail.
+		db.seq = last
+		db.recent.reset(last)
+	}
+	return nil
 }
 
 // Get reads one record.
