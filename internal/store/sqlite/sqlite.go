@@ -247,7 +247,7 @@ func (db *DB) commit(batch []*request) {
 		return
 	}
 	t := &txn{tx: tx, db: db}
-	if err := db.syncSeq(ctx, tx); err != nil {
+	if err := db.syncSeq(ctx, t); err != nil {
 		err = errors.Join(err, tx.Rollback())
 		for _, req := range batch {
 			req.done <- err
@@ -301,15 +301,15 @@ func (db *DB) commit(batch []*request) {
 // opening the same database) appended since the writer's last
 // transaction: SQLite's data_version changes only for commits of other
 // connections, so this costs one pragma per group.
-func (db *DB) syncSeq(ctx context.Context, tx *sql.Tx) error {
+func (db *DB) syncSeq(ctx context.Context, t *txn) error {
 	var v int64
-	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+	if err := t.prepared(ctx, sqlDataVersion).QueryRowContext(ctx).Scan(&v); err != nil {
 		return fmt.Errorf("read data version: %w", err)
 	}
 	if v == db.dataVersion {
 		return nil
 	}
-	last, err := lastSeq(ctx, tx)
+	last, err := lastSeq(ctx, t.tx)
 	if err != nil {
 		return err
 	}
@@ -437,10 +437,9 @@ func (db *DB) Close() error {
 	var err error
 	db.once.Do(func() {
 		close(db.closing)
-		if db.stmts.put != nil {
-			<-db.stopped
-		}
 		if db.wal != nil {
+			// Open started the writer with the checkpointer.
+			<-db.stopped
 			db.wal.Stop()
 		}
 		if db.ck != nil {

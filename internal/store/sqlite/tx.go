@@ -34,7 +34,11 @@ func (s *stmts) prepare(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	s.byQuery = map[string]*sql.Stmt{}
-	for _, q := range preparedQueries {
+	queries := append([]string{sqlDataVersion}, preparedQueries...)
+	for _, sp := range savepoints {
+		queries = append(queries, sp.save, sp.rollback, sp.release)
+	}
+	for _, q := range queries {
 		st, err := db.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("prepare %.40s…: %w", q, err)
@@ -178,18 +182,46 @@ func (t *txn) AppendEvent(ctx context.Context, ev *store.Event) error {
 	return nil
 }
 
+// sqlDataVersion reads the writer connection's data_version (see
+// DB.syncSeq).
+const sqlDataVersion = `PRAGMA data_version`
+
+// savepointSQL are the statements of one savepoint level.
+type savepointSQL struct{ save, rollback, release string }
+
+func savepointAt(depth int) savepointSQL {
+	name := fmt.Sprintf("sp%d", depth)
+	return savepointSQL{save: "SAVEPOINT " + name, rollback: "ROLLBACK TO " + name, release: "RELEASE " + name}
+}
+
+// savepoints are the statements of the first savepoint levels, run
+// prepared (a request of a group is one level, its own savepoints the
+// next ones).
+var savepoints = func() []savepointSQL {
+	out := make([]savepointSQL, 4)
+	for i := range out {
+		out[i] = savepointAt(i + 1)
+	}
+	return out
+}()
+
 // Savepoint runs fn under a savepoint; on error (or panic) its writes are
 // rolled back and the rest of the transaction stays intact.
 func (t *txn) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error) {
 	t.depth++
-	name := fmt.Sprintf("sp%d", t.depth)
 	defer func() { t.depth-- }()
+	var sp savepointSQL
+	if t.depth <= len(savepoints) {
+		sp = savepoints[t.depth-1]
+	} else {
+		sp = savepointAt(t.depth)
+	}
 	// The events buffered so far belong to the enclosing update: an
 	// error writing them is not this savepoint's.
 	if err := t.flushEvents(ctx); err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, "SAVEPOINT "+name); err != nil {
+	if _, err := t.exec(ctx, sp.save); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	held := len(t.appended)
@@ -202,11 +234,11 @@ func (t *txn) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error
 		}
 		if err != nil {
 			t.unappend(held)
-			if _, rbErr := t.tx.ExecContext(context.Background(), "ROLLBACK TO "+name); rbErr != nil {
+			if _, rbErr := t.exec(context.Background(), sp.rollback); rbErr != nil {
 				err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
 			}
 		}
-		if _, relErr := t.tx.ExecContext(context.Background(), "RELEASE "+name); relErr != nil && err == nil {
+		if _, relErr := t.exec(context.Background(), sp.release); relErr != nil && err == nil {
 			err = fmt.Errorf("release savepoint: %w", relErr)
 		}
 	}()
@@ -321,6 +353,24 @@ func shared(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
 
+// prepared returns the prepared statement of q bound to the transaction,
+// or nil when q is not one of the prepared statements.
+func (t *txn) prepared(ctx context.Context, q string) *sql.Stmt {
+	st, ok := t.db.stmts.byQuery[q]
+	if !ok {
+		return nil
+	}
+	bound := t.bound[q]
+	if bound == nil {
+		bound = t.tx.StmtContext(shared(ctx), st)
+		if t.bound == nil {
+			t.bound = map[string]*sql.Stmt{}
+		}
+		t.bound[q] = bound
+	}
+	return bound
+}
+
 // exec runs a statement on the group's transaction with the request's
 // context detached (see shared); the statements of preparedQueries run
 // prepared, bound to the transaction once.
@@ -331,15 +381,7 @@ func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 			return nil, err
 		}
 	}
-	if st, ok := t.db.stmts.byQuery[q]; ok {
-		bound := t.bound[q]
-		if bound == nil {
-			bound = t.tx.StmtContext(shared(ctx), st)
-			if t.bound == nil {
-				t.bound = map[string]*sql.Stmt{}
-			}
-			t.bound[q] = bound
-		}
+	if bound := t.prepared(ctx, q); bound != nil {
 		t.written += argBytes(args)
 		return bound.ExecContext(shared(ctx), args...)
 	}
