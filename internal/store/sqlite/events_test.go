@@ -233,3 +233,29 @@ func TestEvents_another_connection(t *testing.T) {
 		}
 	}
 }
+
+// TestEvents_empty_body: an event with an empty (not nil) body and extra
+// is stored (the body column is NOT NULL), as it was when events were
+// inserted one by one, and reads back empty.
+func TestEvents_empty_body(t *testing.T) {
+	db := openT(t, t.TempDir(), Options{Synchronous: "NORMAL"})
+	ctx := context.Background()
+	err := db.Update(ctx, func(tx store.Tx) error {
+		return tx.AppendEvent(ctx, &store.Event{ID: "empty", Source: "Alerts", Body: []byte{}, Extra: []byte{}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []string{"memory", "table"} {
+		if from == "table" {
+			db.recent.reset(0)
+		}
+		evs, err := db.Events(ctx, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 1 || len(evs[0].Body) != 0 || len(evs[0].Extra) != 0 {
+			t.Errorf("events read from %s = %+v, want one with an empty body and extra", from, evs)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -173,10 +174,8 @@ func (t *txn) AppendEvent(ctx context.Context, ev *store.Event) error {
 	ev.Seq = t.db.seq
 	held := *ev
 	held.Time = time.Unix(0, ev.Time.UnixNano()).UTC() // as read back from the table
-	held.Body = append([]byte(nil), ev.Body...)
-	if ev.Extra != nil {
-		held.Extra = append([]byte(nil), ev.Extra...)
-	}
+	// Copies that keep nil and empty apart: the rows are written from them.
+	held.Body, held.Extra = bytes.Clone(ev.Body), bytes.Clone(ev.Extra)
 	t.appended = append(t.appended, &held)
 	t.written += int64(eventSize(&held))
 	return nil
