@@ -12,22 +12,22 @@ import (
 	"sluice/internal/store"
 )
 
-// TestWAL_bounded writes about 16 MB of records and events from two
-// writers with a checkpoint asked every 256 KB and the WAL started again
-// past 1 MB (estimated): the WAL file stays within a few MB (the writer's
+// TestWAL_bounded writes about 8 MB of records and events from two
+// writers with a checkpoint asked every 128 KB and the WAL started again
+// past 512 KB (estimated): the WAL file stays within a few MB (the writer's
 // connection never checkpoints by itself, so without the checkpointer it
 // would hold everything), and every record and event is there after the
 // store is closed and opened again.
 func TestWAL_bounded(t *testing.T) {
 	cb, rb := checkpointBytes, restartBytes
-	checkpointBytes, restartBytes = 256<<10, 1<<20
+	checkpointBytes, restartBytes = 128<<10, 512<<10
 	t.Cleanup(func() { checkpointBytes, restartBytes = cb, rb })
 
 	dir := t.TempDir()
 	db := openT(t, dir, Options{Synchronous: "NORMAL"})
 	ctx := context.Background()
 	body := []byte(`{"d":"` + strings.Repeat("x", 2000) + `"}`)
-	const writers, updates, per = 2, 20, 100
+	const writers, updates, per = 2, 10, 100
 	var mu sync.Mutex
 	var maxWAL int64
 	var wg sync.WaitGroup
@@ -66,8 +66,8 @@ func TestWAL_bounded(t *testing.T) {
 	}
 	const total = writers * updates * per
 	t.Logf("WAL at most %d bytes", maxWAL)
-	if maxWAL > 6<<20 {
-		t.Errorf("the WAL grew to %d bytes for %d records and events of %d bytes, want at most 6 MB", maxWAL, total, len(body))
+	if maxWAL > 3<<20 {
+		t.Errorf("the WAL grew to %d bytes for %d records and events of %d bytes, want at most 3 MB", maxWAL, total, len(body))
 	}
 	if st := db.wal.Stats(); st.Passive == 0 || st.Waits == 0 {
 		t.Errorf("checkpointer stats %+v: want checkpoints and waits", st)
