@@ -68,13 +68,16 @@ const (
 // past restartBytes the writer waits for a checkpoint covering its last
 // commit so that the WAL starts again (see package walcheck). Estimates
 // count values, not pages: the WAL holds about one and a half times as
-// much (the WAL file reached 51 MB in BenchmarkPutWithEvent), within the
-// 16,384 pages (64 MB) at which the writer used to checkpoint by itself.
-// At 16 MB the writer spent about a tenth of its time waiting in that
-// benchmark (no idle moments), at 32 MB 7%, at 64 MB 3% (WAL 96 MB).
+// much. In BenchmarkPutWithEvent (FULL, no idle moments, 150,000 records
+// and events) a restart bound of 32 MB kept the WAL file at 50 MB with the
+// writer waiting 17 times (0.4 s), 48 MB at 73 MB with 11 waits (0.19 s),
+// 64 MB at 96 MB with 8; a checkpoint every 4 MB (about one per group)
+// slowed the FULL commits down (their fsyncs compete with the
+// checkpoints'), every 8 MB did not. The writer used to checkpoint by
+// itself at 16,384 pages (64 MB).
 var (
-	checkpointBytes int64 = 4 << 20
-	restartBytes    int64 = 32 << 20
+	checkpointBytes int64 = 8 << 20
+	restartBytes    int64 = 48 << 20
 )
 
 // writerCacheKiB sizes the writer's page cache (cache_size pragma in
