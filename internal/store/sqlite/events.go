@@ -18,9 +18,6 @@ import (
 // SQLite's AUTOINCREMENT does. Explicit seqs keep sqlite_sequence (which
 // LastSeq reads) at the highest seq written.
 
-// eventCols is the number of columns of one event row.
-const eventCols = 11
-
 // eventChunks are the row counts of the prepared multi-row INSERTs, largest
 // first; a flush writes its events in chunks of these sizes.
 var eventChunks = [...]int{256, 32, 4, 1}
