@@ -12,12 +12,12 @@ import (
 	"net/url"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"sluice/internal/store"
+	"sluice/internal/walcheck"
 )
 
 // Options tune the store.
@@ -40,17 +40,20 @@ type DB struct {
 	stopped chan struct{}
 	once    sync.Once
 	group   int
-	// ck is the checkpointer's own connection.
-	ck     *sql.DB
-	ckDone chan struct{}
-	// written is set by each commit and cleared by the checkpointer, which
-	// stays idle while nothing is written.
-	written atomic.Bool
+	// ck is the checkpointer's own connection; wal runs the checkpoints
+	// on it (the writer's connection does none).
+	ck  *sql.DB
+	wal *walcheck.Checkpointer
 	// recent holds the events of the last commits, cache events read
 	// back for queues (see recent.go).
 	recent *recent
 	cache  *readCache
 	fillMu sync.Mutex
+	// seq is the highest event seq assigned, owned by the writer
+	// goroutine (see events.go); dataVersion is the writer connection's
+	// data_version when seq was last read from the database.
+	seq         int64
+	dataVersion int64
 }
 
 // Bounds of the in-memory tail of the log.
@@ -60,9 +63,22 @@ const (
 	cacheBytes   = 16 << 20
 )
 
-// walSafetyPages is the WAL size (pages) at which the writer checkpoints
-// by itself, should the checkpointer fall behind.
-const walSafetyPages = 16384
+// WAL bounds, in the estimated bytes a commit writes (txn.written): the
+// checkpointer copies the WAL into the database every checkpointBytes, and
+// past restartBytes the writer waits for a checkpoint covering its last
+// commit so that the WAL starts again (see package walcheck). Estimates
+// count values, not pages: the WAL holds about one and a half times as
+// much. In BenchmarkPutWithEvent (FULL, no idle moments, 150,000 records
+// and events) a restart bound of 32 MB kept the WAL file at 50 MB with the
+// writer waiting 17 times (0.4 s), 48 MB at 73 MB with 11 waits (0.19 s),
+// 64 MB at 96 MB with 8; a checkpoint every 4 MB (about one per group)
+// slowed the FULL commits down (their fsyncs compete with the
+// checkpoints'), every 8 MB did not. The writer used to checkpoint by
+// itself at 16,384 pages (64 MB).
+var (
+	checkpointBytes int64 = 8 << 20
+	restartBytes    int64 = 48 << 20
+)
 
 // writerCacheKiB sizes the writer's page cache (cache_size pragma in
 // negative KiB): 64 MiB, room for the dirty pages of a large group.
@@ -73,27 +89,6 @@ const writerCacheKiB = -64 << 10
 // costs no read system call per page. The mapping is the operating
 // system's page cache, not heap.
 const readerMmapBytes = 1 << 30
-
-// checkpointEvery is the checkpointer's period.
-const checkpointEvery = 250 * time.Millisecond
-
-// checkpointer copies committed WAL pages into the database in the
-// background (PASSIVE: it never blocks the writer or readers).
-func (db *DB) checkpointer() {
-	defer close(db.ckDone)
-	t := time.NewTicker(checkpointEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-db.closing:
-			return
-		case <-t.C:
-			if db.written.Swap(false) {
-				db.ck.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-			}
-		}
-	}
-}
 
 type request struct {
 	ctx  context.Context
@@ -127,11 +122,11 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	// The writer leaves checkpoints to the checkpointer up to a safety
-	// bound, so copying WAL pages back does not stall grouped commits.
-	// Its page cache holds a whole group's dirty pages: a smaller cache
+	// The writer leaves checkpoints to the checkpointer (wal_autocheckpoint
+	// 0), so copying WAL pages back does not stall grouped commits. Its
+	// page cache holds a whole group's dirty pages: a smaller cache
 	// spills them into the WAL in the middle of the transaction.
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages),
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "wal_autocheckpoint(0)",
 		"_pragma", fmt.Sprintf("cache_size(%d)", writerCacheKiB)))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -161,6 +156,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.seq, db.dataVersion = last, -1
 	db.recent = newRecent(last, recentEvents, recentBytes)
 	db.cache = newReadCache(cacheBytes)
 	ck, err := sql.Open("sqlite", dsn())
@@ -170,9 +166,8 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	db.ck = ck
-	db.ckDone = make(chan struct{})
+	db.wal = walcheck.Start(ck, walcheck.Options{CheckpointBytes: checkpointBytes, RestartBytes: restartBytes, Name: path})
 	go db.writer()
-	go db.checkpointer()
 	return db, nil
 }
 
@@ -208,14 +203,22 @@ func (db *DB) writer() {
 		var first *request
 		select {
 		case first = <-db.reqs:
-		case <-db.closing:
-			// Drain what was queued before closing, then stop.
-			for {
-				select {
-				case req := <-db.reqs:
-					db.commit([]*request{req})
-				default:
-					return
+		default:
+			// Nothing to write: a moment for the checkpointer to catch up.
+			db.wal.Idle()
+		}
+		if first == nil {
+			select {
+			case first = <-db.reqs:
+			case <-db.closing:
+				// Drain what was queued before closing, then stop.
+				for {
+					select {
+					case req := <-db.reqs:
+						db.commit([]*request{req})
+					default:
+						return
+					}
 				}
 			}
 		}
@@ -238,6 +241,7 @@ func (db *DB) writer() {
 func (db *DB) commit(batch []*request) {
 	errs := make([]error, len(batch))
 	ctx := context.Background()
+	db.wal.BeforeWrite()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		for _, req := range batch {
@@ -246,6 +250,14 @@ func (db *DB) commit(batch []*request) {
 		return
 	}
 	t := &txn{tx: tx, db: db}
+	if err := db.syncSeq(ctx, t); err != nil {
+		err = errors.Join(err, tx.Rollback())
+		for _, req := range batch {
+			req.done <- err
+		}
+		return
+	}
+	seq0 := db.seq
 	if len(batch) == 1 {
 		// Alone in its group, a request needs no savepoint (whose
 		// sub-journal copies every page it changes): its error rolls the
@@ -259,6 +271,7 @@ func (db *DB) commit(batch []*request) {
 			if rbErr := tx.Rollback(); rbErr != nil {
 				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 			}
+			db.seq = seq0
 			req.done <- err
 			return
 		}
@@ -271,8 +284,8 @@ func (db *DB) commit(batch []*request) {
 			errs[i] = t.Savepoint(req.ctx, req.fn)
 		}
 	}
-	db.written.Store(true)
 	if err := tx.Commit(); err != nil {
+		db.seq = seq0
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = fmt.Errorf("commit: %w", err)
@@ -280,10 +293,36 @@ func (db *DB) commit(batch []*request) {
 		}
 	} else {
 		db.recent.push(t.appended)
+		db.wal.Wrote(t.written)
 	}
 	for i, req := range batch {
 		req.done <- errs[i]
 	}
+}
+
+// syncSeq catches up with events another connection (another process
+// opening the same database) appended since the writer's last
+// transaction: SQLite's data_version changes only for commits of other
+// connections, so this costs one pragma per group.
+func (db *DB) syncSeq(ctx context.Context, t *txn) error {
+	var v int64
+	if err := t.prepared(ctx, sqlDataVersion).QueryRowContext(ctx).Scan(&v); err != nil {
+		return fmt.Errorf("read data version: %w", err)
+	}
+	if v == db.dataVersion {
+		return nil
+	}
+	last, err := lastSeq(ctx, t.tx)
+	if err != nil {
+		return err
+	}
+	db.dataVersion = v
+	if last > db.seq {
+		// The other connection's events are not in the in-memory tail.
+		db.seq = last
+		db.recent.reset(last)
+	}
+	return nil
 }
 
 // Get reads one record.
@@ -356,13 +395,20 @@ func lastSeq(ctx context.Context, q querier) (int64, error) {
 func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.Update(ctx, func(tx store.Tx) error {
-		res, err := tx.(*txn).tx.ExecContext(shared(ctx), `DELETE FROM events WHERE time < ?
+		t := tx.(*txn)
+		if err := t.flushEvents(ctx); err != nil {
+			return err
+		}
+		res, err := t.tx.ExecContext(shared(ctx), `DELETE FROM events WHERE time < ?
 			AND seq < COALESCE((SELECT MIN(seq) FROM queue), 9223372036854775807)
 			AND seq < COALESCE((SELECT MIN(first) FROM queue_runs), 9223372036854775807)`, before.UnixNano())
 		if err != nil {
 			return fmt.Errorf("prune events: %w", err)
 		}
 		n, err = res.RowsAffected()
+		if n > 0 {
+			t.written += checkpointBytes // pages freed: have them checkpointed
+		}
 		return err
 	})
 	if err == nil && n > 0 {
@@ -394,11 +440,12 @@ func (db *DB) Close() error {
 	var err error
 	db.once.Do(func() {
 		close(db.closing)
-		if db.stmts.put != nil {
+		if db.wal != nil {
+			// Open started the writer with the checkpointer.
 			<-db.stopped
+			db.wal.Stop()
 		}
 		if db.ck != nil {
-			<-db.ckDone
 			err = db.ck.Close()
 		}
 		db.stmts.close()

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -12,7 +13,9 @@ import (
 )
 
 type stmts struct {
-	put, del, event *sql.Stmt
+	put, del *sql.Stmt
+	// events are the multi-row event INSERTs, one per eventChunks size.
+	events [len(eventChunks)]*sql.Stmt
 	// byQuery holds the prepared statements of preparedQueries.
 	byQuery map[string]*sql.Stmt
 }
@@ -28,12 +31,15 @@ func (s *stmts) prepare(ctx context.Context, db *sql.DB) error {
 	if s.del, err = db.PrepareContext(ctx, `DELETE FROM resources WHERE kind = ? AND key = ?`); err != nil {
 		return fmt.Errorf("prepare delete: %w", err)
 	}
-	if s.event, err = db.PrepareContext(ctx, `INSERT INTO events (id, source, tenant, subscription, resource_group, resource_id, time, body, extra, target)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-		return fmt.Errorf("prepare event: %w", err)
+	if err := s.prepareEvents(ctx, db); err != nil {
+		return err
 	}
 	s.byQuery = map[string]*sql.Stmt{}
-	for _, q := range preparedQueries {
+	queries := append([]string{sqlDataVersion}, preparedQueries...)
+	for _, sp := range savepoints {
+		queries = append(queries, sp.save, sp.rollback, sp.release)
+	}
+	for _, q := range queries {
 		st, err := db.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("prepare %.40s…: %w", q, err)
@@ -44,7 +50,7 @@ func (s *stmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (s *stmts) close() {
-	for _, st := range []*sql.Stmt{s.put, s.del, s.event} {
+	for _, st := range append([]*sql.Stmt{s.put, s.del}, s.events[:]...) {
 		if st != nil {
 			st.Close()
 		}
@@ -59,14 +65,41 @@ type txn struct {
 	tx    *sql.Tx
 	db    *DB
 	depth int
-	// put, del and event are the DB's prepared statements bound to tx,
+	// put, del and events are the DB's prepared statements bound to tx,
 	// made on first use and reused for the rest of the transaction.
-	put, del, event *sql.Stmt
+	put, del *sql.Stmt
+	events   [len(eventChunks)]*sql.Stmt
 	// bound holds the prepared queue statements bound to tx.
 	bound map[string]*sql.Stmt
 	// appended are copies of the events appended so far (those of a
-	// rolled-back savepoint removed), handed to db.recent after commit.
-	appended []*store.Event
+	// rolled-back savepoint removed), handed to db.recent after commit;
+	// appended[flushed:] are not written yet (see events.go).
+	appended  []*store.Event
+	flushed   int
+	eventArgs []any
+	// written estimates the bytes the transaction writes (values plus a
+	// row overhead), which paces the checkpointer.
+	written int64
+}
+
+// rowBytes is the estimated overhead of a written row: its header, key
+// and index entries.
+const rowBytes = 64
+
+// argBytes estimates the bytes a statement's arguments write.
+func argBytes(args []any) int64 {
+	n := int64(rowBytes)
+	for _, a := range args {
+		switch v := a.(type) {
+		case []byte:
+			n += int64(len(v))
+		case string:
+			n += int64(len(v))
+		default:
+			n += 8
+		}
+	}
+	return n
 }
 
 // stmt binds a prepared statement to the transaction once.
@@ -114,6 +147,7 @@ func (t *txn) Put(ctx context.Context, rec *store.Record) error {
 	if err != nil {
 		return fmt.Errorf("put %s %s: %w", rec.Kind, rec.Key, err)
 	}
+	t.written += int64(len(rec.Kind) + 2*len(rec.Key) + len(rec.ID) + 2*len(rec.Parent) + len(rec.Body) + len(rec.ETag) + rowBytes)
 	return nil
 }
 
@@ -122,6 +156,7 @@ func (t *txn) Delete(ctx context.Context, kind, key string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("delete %s %s: %w", kind, key, err)
 	}
+	t.written += int64(len(kind) + len(key) + rowBytes)
 	n, err := res.RowsAffected()
 	return n > 0, err
 }
@@ -130,31 +165,62 @@ func (t *txn) AppendEvent(ctx context.Context, ev *store.Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC()
 	}
-	res, err := t.stmt(ctx, &t.event, t.db.stmts.event).ExecContext(shared(ctx), ev.ID, ev.Source, ev.Tenant, ev.Subscription,
-		ev.ResourceGroup, ev.ResourceID, ev.Time.UnixNano(), ev.Body, ev.Extra, ev.Target)
-	if err != nil {
-		return fmt.Errorf("append event %s: %w", ev.ID, err)
+	if len(t.appended)-t.flushed >= maxPendingEvents {
+		if err := t.flushEvents(ctx); err != nil {
+			return err
+		}
 	}
-	if ev.Seq, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("append event %s: %w", ev.ID, err)
-	}
+	t.db.seq++
+	ev.Seq = t.db.seq
 	held := *ev
 	held.Time = time.Unix(0, ev.Time.UnixNano()).UTC() // as read back from the table
-	held.Body = append([]byte(nil), ev.Body...)
-	if ev.Extra != nil {
-		held.Extra = append([]byte(nil), ev.Extra...)
-	}
+	// Copies that keep nil and empty apart: the rows are written from them.
+	held.Body, held.Extra = bytes.Clone(ev.Body), bytes.Clone(ev.Extra)
 	t.appended = append(t.appended, &held)
+	t.written += int64(eventSize(&held))
 	return nil
 }
+
+// sqlDataVersion reads the writer connection's data_version (see
+// DB.syncSeq).
+const sqlDataVersion = `PRAGMA data_version`
+
+// savepointSQL are the statements of one savepoint level.
+type savepointSQL struct{ save, rollback, release string }
+
+func savepointAt(depth int) savepointSQL {
+	name := fmt.Sprintf("sp%d", depth)
+	return savepointSQL{save: "SAVEPOINT " + name, rollback: "ROLLBACK TO " + name, release: "RELEASE " + name}
+}
+
+// savepoints are the statements of the first savepoint levels, run
+// prepared (a request of a group is one level, its own savepoints the
+// next ones).
+var savepoints = func() []savepointSQL {
+	out := make([]savepointSQL, 4)
+	for i := range out {
+		out[i] = savepointAt(i + 1)
+	}
+	return out
+}()
 
 // Savepoint runs fn under a savepoint; on error (or panic) its writes are
 // rolled back and the rest of the transaction stays intact.
 func (t *txn) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error) {
 	t.depth++
-	name := fmt.Sprintf("sp%d", t.depth)
 	defer func() { t.depth-- }()
-	if _, err := t.exec(ctx, "SAVEPOINT "+name); err != nil {
+	var sp savepointSQL
+	if t.depth <= len(savepoints) {
+		sp = savepoints[t.depth-1]
+	} else {
+		sp = savepointAt(t.depth)
+	}
+	// The events buffered so far belong to the enclosing update: an
+	// error writing them is not this savepoint's.
+	if err := t.flushEvents(ctx); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, sp.save); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	held := len(t.appended)
@@ -162,14 +228,16 @@ func (t *txn) Savepoint(ctx context.Context, fn func(store.Tx) error) (err error
 		if v := recover(); v != nil {
 			err = fmt.Errorf("store: update panicked: %v", v)
 		}
+		if err == nil {
+			err = t.flushEvents(ctx)
+		}
 		if err != nil {
-			clear(t.appended[held:])
-			t.appended = t.appended[:held]
-			if _, rbErr := t.tx.ExecContext(context.Background(), "ROLLBACK TO "+name); rbErr != nil {
+			t.unappend(held)
+			if _, rbErr := t.exec(context.Background(), sp.rollback); rbErr != nil {
 				err = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
 			}
 		}
-		if _, relErr := t.tx.ExecContext(context.Background(), "RELEASE "+name); relErr != nil && err == nil {
+		if _, relErr := t.exec(context.Background(), sp.release); relErr != nil && err == nil {
 			err = fmt.Errorf("release savepoint: %w", relErr)
 		}
 	}()
@@ -181,6 +249,9 @@ func (t *txn) run(fn func(store.Tx) error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("store: update panicked: %v", v)
+		}
+		if err == nil {
+			err = t.flushEvents(context.Background())
 		}
 	}()
 	return fn(t)
@@ -281,20 +352,38 @@ func shared(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
 
+// prepared returns the prepared statement of q bound to the transaction,
+// or nil when q is not one of the prepared statements.
+func (t *txn) prepared(ctx context.Context, q string) *sql.Stmt {
+	st, ok := t.db.stmts.byQuery[q]
+	if !ok {
+		return nil
+	}
+	bound := t.bound[q]
+	if bound == nil {
+		bound = t.tx.StmtContext(shared(ctx), st)
+		if t.bound == nil {
+			t.bound = map[string]*sql.Stmt{}
+		}
+		t.bound[q] = bound
+	}
+	return bound
+}
+
 // exec runs a statement on the group's transaction with the request's
 // context detached (see shared); the statements of preparedQueries run
 // prepared, bound to the transaction once.
 func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st, ok := t.db.stmts.byQuery[q]; ok {
-		bound := t.bound[q]
-		if bound == nil {
-			bound = t.tx.StmtContext(shared(ctx), st)
-			if t.bound == nil {
-				t.bound = map[string]*sql.Stmt{}
-			}
-			t.bound[q] = bound
+	if t.flushed < len(t.appended) && strings.Contains(q, "events") {
+		// A statement that may read the events table sees the buffered ones.
+		if err := t.flushEvents(ctx); err != nil {
+			return nil, err
 		}
+	}
+	if bound := t.prepared(ctx, q); bound != nil {
+		t.written += argBytes(args)
 		return bound.ExecContext(shared(ctx), args...)
 	}
+	t.written += argBytes(args)
 	return t.tx.ExecContext(shared(ctx), q, args...)
 }
