@@ -33,6 +33,10 @@ func (w *Writer) PutAssessment(ctx context.Context, resource, key string, a *Ass
 type assessSpec struct {
 	now    time.Time
 	tenant string
+	// rid, resKey and recKey are the parsed assessed resource, its key and
+	// the assessment record's key (worked out here, not in the writer).
+	rid            *armid.ID
+	resKey, recKey string
 	exists bool
 	info   assessInfo
 	next   assessInfo
@@ -52,7 +56,7 @@ func (s *Service) speculate(rid *armid.ID, key string, a *Assessment, now time.T
 	}
 	resourceID := rid.String()
 	resKey, k := armid.Key(resourceID), s.ix.key[strings.ToLower(key)]
-	sp := &assessSpec{now: now.UTC()}
+	sp := &assessSpec{now: now.UTC(), rid: rid, resKey: resKey}
 	s.mu.Lock()
 	tenant, known := s.tenants[rid.Subscription]
 	e := s.aggs[rid.Subscription]
@@ -70,6 +74,7 @@ func (s *Service) speculate(rid *armid.ID, key string, a *Assessment, now time.T
 			FirstEvaluationDate: fromUnixNano(sp.info.first), StatusChangeDate: fromUnixNano(sp.info.change)}}}
 	}
 	completeAssessment(a, resourceID, rid, key, prev, meta, sp.now)
+	sp.recKey = armid.Key(a.ID)
 	body, err := s.encodeAssessment(a, meta)
 	if err != nil {
 		return nil
@@ -93,9 +98,17 @@ func (s *Service) speculate(rid *armid.ID, key string, a *Assessment, now time.T
 // it comes from (0 for other writes), remembered for a built-in
 // recommendation (see rescan.go).
 func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Assessment, spec *assessSpec, line uint64) (bool, error) {
-	rid, err := resourceID(resource, "assessed resource")
-	if err != nil {
-		return false, err
+	var rid *armid.ID
+	var resKey string
+	if spec != nil {
+		// Parsed from this very resource ahead of the transaction.
+		rid, resKey = spec.rid, spec.resKey
+	} else {
+		var err error
+		if rid, err = resourceID(resource, "assessed resource"); err != nil {
+			return false, err
+		}
+		resKey = armid.Key(rid.String())
 	}
 	if err := checkName(key, "assessment"); err != nil {
 		return false, err
@@ -114,8 +127,6 @@ func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Ass
 	if err != nil {
 		return false, err
 	}
-	resourceID := rid.String()
-	resKey := armid.Key(resourceID)
 	k := w.s.keyIndex(key)
 	var info assessInfo
 	var exists bool
@@ -131,14 +142,14 @@ func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Ass
 		}
 		next := spec.next
 		next.line = line
-		return w.writeAssessment(ctx, a, rid, sub, tenant, resKey, k, exists, spec.body, next, spec.event, spec.action)
+		return w.writeAssessment(ctx, a, spec.recKey, rid, sub, tenant, resKey, k, exists, spec.body, next, spec.event, spec.action)
 	}
 	var prev *Assessment
 	if exists {
 		prev = &Assessment{Properties: AssessmentProperties{Status: AssessmentStatus{Code: info.code,
 			FirstEvaluationDate: fromUnixNano(info.first), StatusChangeDate: fromUnixNano(info.change)}}}
 	}
-	CompleteAssessment(a, resourceID, key, prev, meta, w.now)
+	completeAssessment(a, rid.String(), rid, key, prev, meta, w.now)
 	body, err := w.s.encodeAssessment(a, meta)
 	if err != nil {
 		return false, err
@@ -156,14 +167,14 @@ func (w *Writer) putAssessment(ctx context.Context, resource, key string, a *Ass
 			return false, err
 		}
 	}
-	return w.writeAssessment(ctx, a, rid, sub, tenant, resKey, k, exists, body, next, evBody, action)
+	return w.writeAssessment(ctx, a, armid.Key(a.ID), rid, sub, tenant, resKey, k, exists, body, next, evBody, action)
 }
 
 // writeAssessment stores an encoded assessment (unless it is unchanged) and
 // appends its event (when evBody is set).
-func (w *Writer) writeAssessment(ctx context.Context, a *Assessment, rid *armid.ID, sub, tenant, resKey string, k int,
+func (w *Writer) writeAssessment(ctx context.Context, a *Assessment, recKey string, rid *armid.ID, sub, tenant, resKey string, k int,
 	exists bool, body []byte, next assessInfo, evBody []byte, action Action) (bool, error) {
-	if err := w.tx.Put(ctx, &store.Record{Kind: KindAssessment, Key: armid.Key(a.ID), ID: a.ID, Body: body}); err != nil {
+	if err := w.tx.Put(ctx, &store.Record{Kind: KindAssessment, Key: recKey, ID: a.ID, Body: body}); err != nil {
 		return false, err
 	}
 	w.later(sub, evBody != nil, func(agg *subAgg) { agg.set(w.s.ix, resKey, k, &next) })
