@@ -37,12 +37,12 @@ type assessSpec struct {
 	// the assessment record's key (worked out here, not in the writer).
 	rid            *armid.ID
 	resKey, recKey string
-	exists bool
-	info   assessInfo
-	next   assessInfo
-	body   []byte
-	event  []byte
-	action Action
+	exists         bool
+	info           assessInfo
+	next           assessInfo
+	body           []byte
+	event          []byte
+	action         Action
 }
 
 // speculate completes and encodes an assessment write of a built-in
