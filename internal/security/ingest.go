@@ -137,11 +137,7 @@ func splitAssessment(id string) (*armid.ID, string, error) {
 }
 
 func (s *Service) parseAssessmentLine(raw []byte) (ingest.Record, error) {
-	fast, h := s.resentAssessment(raw)
-	if fast != nil {
-		return fast, nil
-	}
-	return s.parseAssessmentLineHashed(raw, h)
+	return s.parseAssessmentLineHashed(raw, s.hash(raw))
 }
 
 // parseAssessmentLineHashed parses an assessment line in full; h is the
@@ -209,11 +205,7 @@ func splitSubAssessment(id string) (assessmentID, name string, rid *armid.ID, er
 }
 
 func (svc *Service) parseSubAssessmentLine(raw []byte) (ingest.Record, error) {
-	fast, h := svc.resentSubAssessment(raw)
-	if fast != nil {
-		return fast, nil
-	}
-	return svc.parseSubAssessmentLineHashed(raw, h)
+	return svc.parseSubAssessmentLineHashed(raw, svc.hash(raw))
 }
 
 // parseSubAssessmentLineHashed parses a finding line in full; h is the hash
@@ -285,11 +277,7 @@ func alertScope(a *Alert) (string, error) {
 }
 
 func (s *Service) parseAlertLine(raw []byte) (ingest.Record, error) {
-	fast, h := s.resentAlert(raw)
-	if fast != nil {
-		return fast, nil
-	}
-	return s.parseAlertLineHashed(raw, h)
+	return s.parseAlertLineHashed(raw, s.hash(raw))
 }
 
 // parseAlertLineHashed parses an alert line in full; h is the hash of the

@@ -24,41 +24,89 @@ import (
 // forgets every line hash. Custom recommendations never take this path: a
 // change of their metadata changes what the same line produces.
 
-// resentAssessment returns the hash of an assessment line and, when the line
-// is byte-identical to the last line that produced the stored assessment, a
-// record that confirms it in the writer instead of parsing it.
-func (s *Service) resentAssessment(raw []byte) (*line, uint64) {
+// Resent returns the record of an ingested line that is byte-identical to
+// the last line that produced its stored assessment, finding or alert (it
+// then changes nothing), or nil (ingest.Ingestor.Resent). It runs before
+// the line's type is read: the hash match is what proves the line is that
+// same upsert.
+func (s *Service) Resent(raw []byte) ingest.Record {
 	h := s.hash(raw)
-	id, ok := scanTopLevelID(raw)
-	if !ok {
-		return nil, h
+	if id, ok := scanTopLevelID(raw); ok {
+		if l := s.resentAssessment(raw, id, h); l != nil {
+			return l
+		}
+		if l := s.resentSubAssessment(raw, id, h); l != nil {
+			return l
+		}
 	}
-	rid, key, err := splitAssessment(id)
-	if err != nil {
-		return nil, h
+	if l := s.resentAlert(raw, h); l != nil {
+		return l
 	}
-	key = s.canonicalKey(key)
-	if _, ok := s.builtins[strings.ToLower(key)]; !ok {
-		return nil, h
+	return nil
+}
+
+// lineIDParts splits the id of an assessment line cheaply: the assessed
+// resource's key (the lower-cased resource id), its subscription (lower
+// case) and the write scope, and the assessment key. It does not validate
+// the id: a line found this way is only used when its hash matches the line
+// that the full parser accepted for that very record, so an id this split
+// reads differently from armid.Parse only misses the cache.
+func lineIDParts(id string) (resKey, sub, scope, key string, ok bool) {
+	i, ascii := lastIndexFold(id, assessmentsMarker)
+	if i <= 0 || !ascii {
+		return "", "", "", "", false
 	}
-	resKey, k := armid.Key(rid.String()), s.ix.key[strings.ToLower(key)]
+	resource, key := id[:i], id[i+len(assessmentsMarker):]
+	const subs = "/subscriptions/"
+	if !hasFoldPrefix(resource, subs) {
+		return "", "", "", "", false
+	}
+	rest := resource[len(subs):]
+	end := strings.IndexByte(rest, '/')
+	if end < 0 {
+		end = len(rest)
+	}
+	sub, rest = strings.ToLower(rest[:end]), rest[end:]
+	scope = armid.SubscriptionID(sub)
+	const groups = "/resourcegroups/"
+	if hasFoldPrefix(rest, groups) {
+		rg := rest[len(groups):]
+		if j := strings.IndexByte(rg, '/'); j >= 0 {
+			rg = rg[:j]
+		}
+		scope = armid.ResourceGroupID(sub, rg)
+	}
+	return strings.ToLower(resource), sub, scope, key, true
+}
+
+// resentAssessment is Resent for an assessment line with the given id and
+// hash.
+func (s *Service) resentAssessment(raw []byte, id string, h uint64) *line {
+	resKey, sub, scope, key, ok := lineIDParts(id)
+	if !ok || strings.IndexByte(key, '/') >= 0 {
+		return nil
+	}
+	k, builtin := s.ix.key[strings.ToLower(key)]
+	if !builtin {
+		return nil
+	}
 	s.mu.Lock()
-	_, known := s.tenants[rid.Subscription]
+	_, known := s.tenants[sub]
 	var info assessInfo
 	var exists bool
-	if e := s.aggs[rid.Subscription]; e != nil {
+	if e := s.aggs[sub]; e != nil {
 		info, exists = e.agg.res[resKey][k]
 	}
 	s.mu.Unlock()
 	if !known || !exists || info.line != h {
-		return nil, h
+		return nil
 	}
-	return s.resent(id, PermAssessmentWrite, writeScope(rid), rid.Subscription,
+	return s.resent(id, PermAssessmentWrite, scope, sub,
 		func(agg *subAgg) bool {
 			info, ok := agg.res[resKey][k]
 			return ok && info.line == h
 		},
-		func() (ingest.Record, error) { return s.parseAssessmentLineHashed(raw, h) }), h
+		func() (ingest.Record, error) { return s.parseAssessmentLineHashed(raw, h) })
 }
 
 // resent returns the record of a line that the cache says changes nothing:
@@ -93,27 +141,14 @@ func (s *Service) resent(id, perm, scope, sub string, confirmed func(agg *subAgg
 	}}
 }
 
-// resentSubAssessment is resentAssessment for findings.
-func (s *Service) resentSubAssessment(raw []byte) (*line, uint64) {
-	h := s.hash(raw)
-	id, ok := scanTopLevelID(raw)
-	if !ok {
-		return nil, h
+// resentSubAssessment is Resent for a finding line with the given id and
+// hash.
+func (s *Service) resentSubAssessment(raw []byte, id string, h uint64) *line {
+	_, sub, scope, key, ok := lineIDParts(id)
+	if j := strings.IndexByte(key, '/'); !ok || j <= 0 || !hasFoldPrefix(key[j:], "/subassessments/") {
+		return nil
 	}
-	aid, name, rid, err := splitSubAssessment(id)
-	if err != nil {
-		return nil, h
-	}
-	resource, key, err := ParseAssessmentID(aid)
-	if err != nil {
-		return nil, h
-	}
-	prid, err := resourceID(resource, "assessed resource")
-	if err != nil {
-		return nil, h
-	}
-	hk := s.hashKey(armid.Key(SubAssessmentID(AssessmentID(prid.String(), key), name)))
-	sub := rid.Subscription
+	hk := s.hashKey(strings.ToLower(id))
 	s.mu.Lock()
 	_, known := s.tenants[sub]
 	var line uint64
@@ -122,11 +157,11 @@ func (s *Service) resentSubAssessment(raw []byte) (*line, uint64) {
 	}
 	s.mu.Unlock()
 	if !known || line != h {
-		return nil, h
+		return nil
 	}
-	return s.resent(id, PermSubAssessmentWrite, writeScope(rid), sub,
+	return s.resent(id, PermSubAssessmentWrite, scope, sub,
 		func(agg *subAgg) bool { return agg.findings[hk] == h },
-		func() (ingest.Record, error) { return s.parseSubAssessmentLineHashed(raw, h) }), h
+		func() (ingest.Record, error) { return s.parseSubAssessmentLineHashed(raw, h) })
 }
 
 // maxAlertLines bounds Service.alertLines; when full it starts again empty.
@@ -146,9 +181,8 @@ type resentLine struct {
 	scope string
 }
 
-// resentAlert is resentAssessment for alerts, found by the line's hash.
-func (s *Service) resentAlert(raw []byte) (*line, uint64) {
-	h := s.hash(raw)
+// resentAlert is Resent for an alert line, found by the line's hash.
+func (s *Service) resentAlert(raw []byte, h uint64) *line {
 	s.mu.Lock()
 	al, ok := s.alertLines[h]
 	if ok {
@@ -158,11 +192,11 @@ func (s *Service) resentAlert(raw []byte) (*line, uint64) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		return nil, h
+		return nil
 	}
 	return s.resent(al.id, PermAlertWrite, al.scope, al.sub,
 		func(agg *subAgg) bool { return agg.alerts[al.hk] == h },
-		func() (ingest.Record, error) { return s.parseAlertLineHashed(raw, h) }), h
+		func() (ingest.Record, error) { return s.parseAlertLineHashed(raw, h) })
 }
 
 // rememberAlert records that an ingested line changes nothing to the alert

@@ -32,6 +32,7 @@ func (s *Server) initSecurity(ctx context.Context) error {
 		Authz:      s.RBAC,
 		MaxBacklog: s.Config.Export.MaxBacklog,
 		Notify:     s.Engine.Notify,
+		Resent:     s.Security.Resent,
 	}
 	s.Router.Handle(armapi.Route{Method: http.MethodPost, Pattern: IngestPath, APIVersions: VersionsIngest,
 		Permission: armapi.PermissionAuthenticated, Handler: in.ServeHTTP})
