@@ -45,38 +45,39 @@ func (s *Service) Resent(raw []byte) ingest.Record {
 	return nil
 }
 
-// lineIDParts splits the id of an assessment line cheaply: the assessed
-// resource's key (the lower-cased resource id), its subscription (lower
-// case) and the write scope, and the assessment key. It does not validate
-// the id: a line found this way is only used when its hash matches the line
-// that the full parser accepted for that very record, so an id this split
-// reads differently from armid.Parse only misses the cache.
+// lineIDParts splits the id of an assessment or finding line cheaply: the
+// assessed resource's key (the lower-cased resource id), its subscription
+// (lower case), the write scope, and the rest after the assessments marker
+// (the assessment key, then any finding), lower-cased. It does not
+// validate the id: a line found this way is only used when its hash matches
+// the line that the full parser accepted for that very record, so an id
+// this split reads differently from armid.Parse only misses the cache.
 func lineIDParts(id string) (resKey, sub, scope, key string, ok bool) {
 	i, ascii := lastIndexFold(id, assessmentsMarker)
 	if i <= 0 || !ascii {
 		return "", "", "", "", false
 	}
-	resource, key := id[:i], id[i+len(assessmentsMarker):]
+	lower := strings.ToLower(id) // ASCII: the same offsets
 	const subs = "/subscriptions/"
-	if !hasFoldPrefix(resource, subs) {
+	if !strings.HasPrefix(lower, subs) {
 		return "", "", "", "", false
 	}
-	rest := resource[len(subs):]
-	end := strings.IndexByte(rest, '/')
+	end := strings.IndexByte(lower[len(subs):i], '/')
 	if end < 0 {
-		end = len(rest)
+		end = i - len(subs)
 	}
-	sub, rest = strings.ToLower(rest[:end]), rest[end:]
+	sub = lower[len(subs) : len(subs)+end]
 	scope = armid.SubscriptionID(sub)
 	const groups = "/resourcegroups/"
-	if hasFoldPrefix(rest, groups) {
-		rg := rest[len(groups):]
+	if rest := lower[len(subs)+end : i]; strings.HasPrefix(rest, groups) {
+		start := len(subs) + end + len(groups)
+		rg := id[start:i]
 		if j := strings.IndexByte(rg, '/'); j >= 0 {
 			rg = rg[:j]
 		}
 		scope = armid.ResourceGroupID(sub, rg)
 	}
-	return strings.ToLower(resource), sub, scope, key, true
+	return lower[:i], sub, scope, lower[i+len(assessmentsMarker):], true
 }
 
 // resentAssessment is Resent for an assessment line with the given id and
@@ -86,7 +87,7 @@ func (s *Service) resentAssessment(raw []byte, id string, h uint64) *line {
 	if !ok || strings.IndexByte(key, '/') >= 0 {
 		return nil
 	}
-	k, builtin := s.ix.key[strings.ToLower(key)]
+	k, builtin := s.ix.key[key]
 	if !builtin {
 		return nil
 	}

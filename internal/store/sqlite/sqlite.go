@@ -33,8 +33,10 @@ type Options struct {
 
 // DB is the SQLite Store.
 type DB struct {
-	w, r    *sql.DB
-	stmts   stmts
+	w, r  *sql.DB
+	stmts stmts
+	// get is getQuery prepared on the read pool.
+	get     *sql.Stmt
 	reqs    chan *request
 	closing chan struct{}
 	stopped chan struct{}
@@ -150,6 +152,10 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	if err := db.stmts.prepare(ctx, w); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if db.get, err = r.PrepareContext(ctx, getQuery); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare get: %w", err)
 	}
 	last, err := lastSeq(ctx, w)
 	if err != nil {
@@ -327,7 +333,7 @@ func (db *DB) syncSeq(ctx context.Context, t *txn) error {
 
 // Get reads one record.
 func (db *DB) Get(ctx context.Context, kind, key string) (*store.Record, error) {
-	return get(ctx, db.r, kind, key)
+	return scanRecord(db.get.QueryRowContext(ctx, kind, key), kind, key)
 }
 
 // List reads records in key order.
@@ -449,6 +455,9 @@ func (db *DB) Close() error {
 			err = db.ck.Close()
 		}
 		db.stmts.close()
+		if db.get != nil {
+			db.get.Close()
+		}
 		err = errors.Join(err, db.r.Close(), db.w.Close())
 	})
 	return err

@@ -35,7 +35,7 @@ func (s *stmts) prepare(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	s.byQuery = map[string]*sql.Stmt{}
-	queries := append([]string{sqlDataVersion}, preparedQueries...)
+	queries := append([]string{sqlDataVersion, getQuery}, preparedQueries...)
 	for _, sp := range savepoints {
 		queries = append(queries, sp.save, sp.rollback, sp.release)
 	}
@@ -117,7 +117,7 @@ type querier interface {
 }
 
 func (t *txn) Get(ctx context.Context, kind, key string) (*store.Record, error) {
-	return get(shared(ctx), t.tx, kind, key)
+	return scanRecord(t.prepared(ctx, getQuery).QueryRowContext(shared(ctx), kind, key), kind, key)
 }
 
 func (t *txn) List(ctx context.Context, opts store.ListOptions) ([]*store.Record, error) {
@@ -257,11 +257,15 @@ func (t *txn) run(fn func(store.Tx) error) (err error) {
 	return fn(t)
 }
 
-func get(ctx context.Context, q querier, kind, key string) (*store.Record, error) {
+// getQuery reads one record; it runs prepared (the writer's statements,
+// and DB.get on the read pool).
+const getQuery = `SELECT id, parent, body, etag, created, updated FROM resources WHERE kind = ? AND key = ?`
+
+// scanRecord reads the row of getQuery.
+func scanRecord(row *sql.Row, kind, key string) (*store.Record, error) {
 	rec := &store.Record{Kind: kind, Key: key}
 	var created, updated int64
-	err := q.QueryRowContext(ctx, `SELECT id, parent, body, etag, created, updated FROM resources WHERE kind = ? AND key = ?`,
-		kind, key).Scan(&rec.ID, &rec.Parent, &rec.Body, &rec.ETag, &created, &updated)
+	err := row.Scan(&rec.ID, &rec.Parent, &rec.Body, &rec.ETag, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
