@@ -66,6 +66,44 @@ func scanEnvelope(b []byte) (typ, op string, ok bool) {
 	}
 }
 
+// TopLevelString returns the value of the first member of the object b
+// whose key is exactly key, when it is a string without escapes. It reads
+// no further than that member and does not validate the rest: it serves
+// lookups whose answer a caller checks by other means (a line's hash).
+func TopLevelString(b []byte, key string) (string, bool) {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return "", false
+	}
+	for i = skipWS(b, i+1); i < len(b) && b[i] != '}'; {
+		next, plain := stringEnd(b, i)
+		if next < 0 {
+			return "", false
+		}
+		k := b[i+1 : next-1]
+		i = skipWS(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return "", false
+		}
+		i = skipWS(b, i+1)
+		if plain && string(k) == key {
+			v, end, vplain := scanString(b, i)
+			if end < 0 || !vplain {
+				return "", false
+			}
+			return v, true
+		}
+		end := skipValue(b, i)
+		if end < 0 {
+			return "", false
+		}
+		if i = skipWS(b, end); i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	return "", false
+}
+
 func isKey(k []byte, want string) bool {
 	if len(k) != len(want) {
 		return false

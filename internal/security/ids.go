@@ -46,13 +46,24 @@ func hasFoldPrefix(s, lower string) bool {
 	return true
 }
 
+// assessmentsAt returns where the last assessments marker of an ASCII ID
+// starts, or -1 when there is none, it starts the ID, or the ID is not
+// ASCII (the quick splits then step aside).
+func assessmentsAt(id string) int {
+	i, ascii := lastIndexFold(id, assessmentsMarker)
+	if !ascii || i <= 0 {
+		return -1
+	}
+	return i
+}
+
 // quickAssessmentID splits a valid ASCII assessment ID into the assessed
 // resource (parsed, in a subscription) and the key, as ParseAssessmentID
 // followed by resourceID would; ok is false when they might not agree or
 // would fail.
 func quickAssessmentID(id string) (resource, key string, rid *armid.ID, ok bool) {
-	i, ascii := lastIndexFold(id, assessmentsMarker)
-	if !ascii || i <= 0 {
+	i := assessmentsAt(id)
+	if i < 0 {
 		return "", "", nil, false
 	}
 	resource, key = id[:i], id[i+len(assessmentsMarker):]

@@ -9,20 +9,22 @@ import (
 	"sluice/internal/ingest"
 )
 
-// This file answers re-sent assessment lines without parsing them. Scanners
-// re-send their whole inventory on every run, and most of it is
-// byte-identical to what they sent last time. The cache keeps, per stored
-// assessment of a built-in recommendation, the hash of an ingested line
-// known to produce exactly the stored body when applied again
-// (assessInfo.line). Applying a line is deterministic given the stored state,
-// and applying it again to the body it produced changes nothing (the
-// evaluation dates are kept, the status code is the same). So a line whose
-// bytes hash to that value is accepted as unchanged after two cheap checks
-// in the writer: the subscription is still registered, and the cache still
-// holds the same line hash. Any write that changes the assessment replaces
-// its assessInfo (and so its line hash); a reload of the cache from the store
-// forgets every line hash. Custom recommendations never take this path: a
-// change of their metadata changes what the same line produces.
+// This file answers re-sent lines without parsing them. Scanners re-send
+// their whole inventory on every run, and most of it is byte-identical to
+// what they sent last time. The cache keeps, per stored assessment of a
+// built-in recommendation, finding and alert, the hash of an ingested line
+// known to produce exactly the stored record when applied again
+// (assessInfo.line, and the values of subAgg.findings and subAgg.alerts).
+// Applying a line is deterministic given the stored state, and applying it
+// again to the record it produced changes nothing (dates are kept, the
+// status is the same). So a line whose bytes hash to that value is accepted
+// as unchanged after two cheap checks in the writer: the subscription is
+// still registered, and the cache still holds the same line hash. Any other
+// write of the record replaces or clears its line hash; a reload of the
+// cache from the store forgets every line hash. Custom recommendations never
+// take this path: a change of their metadata changes what the same line
+// produces. A line is set as the hash of an assessment when it writes it, and
+// of a finding or alert only once found to change nothing.
 
 // Resent returns the record of an ingested line that is byte-identical to
 // the last line that produced its stored assessment, finding or alert (it
@@ -31,7 +33,7 @@ import (
 // same upsert.
 func (s *Service) Resent(raw []byte) ingest.Record {
 	h := s.hash(raw)
-	if id, ok := scanTopLevelID(raw); ok {
+	if id, ok := ingest.TopLevelString(raw, "id"); ok {
 		if l := s.resentAssessment(raw, id, h); l != nil {
 			return l
 		}
@@ -53,8 +55,8 @@ func (s *Service) Resent(raw []byte) ingest.Record {
 // the line that the full parser accepted for that very record, so an id
 // this split reads differently from armid.Parse only misses the cache.
 func lineIDParts(id string) (resKey, sub, scope, key string, ok bool) {
-	i, ascii := lastIndexFold(id, assessmentsMarker)
-	if i <= 0 || !ascii {
+	i := assessmentsAt(id)
+	if i < 0 {
 		return "", "", "", "", false
 	}
 	lower := strings.ToLower(id) // ASCII: the same offsets
@@ -248,70 +250,6 @@ func (w *Writer) remember(e *cachedAgg, resKey string, k int, hash, line uint64)
 func (i assessInfo) same(o assessInfo) bool {
 	i.line, o.line = 0, 0
 	return i == o
-}
-
-// scanTopLevelID returns the value of the first member "id" of a JSON
-// object, when it is a string without escapes. It does not validate the
-// document: its answer only selects which cache entry a line's hash is
-// compared with, and a hash match means the bytes are those of a line that
-// the full parser accepted for that very entry.
-func scanTopLevelID(b []byte) (string, bool) {
-	depth := 0
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-		case '"':
-			start := i + 1
-			end, esc := stringEnd(b, start)
-			if end < 0 {
-				return "", false
-			}
-			i = end
-			if depth != 1 || esc || string(b[start:end]) != "id" {
-				continue
-			}
-			j := skipSpace(b, end+1)
-			if j >= len(b) || b[j] != ':' {
-				continue // a string value that reads "id"
-			}
-			j = skipSpace(b, j+1)
-			if j >= len(b) || b[j] != '"' {
-				return "", false
-			}
-			vend, vesc := stringEnd(b, j+1)
-			if vend < 0 || vesc {
-				return "", false
-			}
-			return string(b[j+1 : vend]), true
-		}
-	}
-	return "", false
-}
-
-// stringEnd returns the index of the quote closing the JSON string whose
-// contents start at i (-1 when there is none) and whether it has escapes.
-func stringEnd(b []byte, i int) (int, bool) {
-	esc := false
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			return i, esc
-		case '\\':
-			esc = true
-			i++
-		}
-	}
-	return -1, esc
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // ResentLines is the number of ingested lines accepted as unchanged without

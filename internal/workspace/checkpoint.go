@@ -21,23 +21,8 @@ var checkpointBytes int64 = 4 << 20
 // tenth of its time waiting; at 64 MB, 3%.
 var restartBytes int64 = 64 << 20
 
-// checkpointer checkpoints a workspace database beside its writer (see
-// package walcheck), on a reader connection.
-type checkpointer struct {
-	c *walcheck.Checkpointer
+// startCheckpointer checkpoints a workspace database beside its writer
+// (see package walcheck), on a reader connection.
+func startCheckpointer(db *sql.DB) *walcheck.Checkpointer {
+	return walcheck.Start(db, walcheck.Options{CheckpointBytes: checkpointBytes, RestartBytes: restartBytes, Name: "workspace"})
 }
-
-func startCheckpointer(db *sql.DB) *checkpointer {
-	return &checkpointer{c: walcheck.Start(db, walcheck.Options{
-		CheckpointBytes: checkpointBytes, RestartBytes: restartBytes, Name: "workspace"})}
-}
-
-// beforeWrite is called by the writer before a transaction (see
-// walcheck.Checkpointer.BeforeWrite).
-func (c *checkpointer) beforeWrite() { c.c.BeforeWrite() }
-
-// wrote records a commit of n bytes.
-func (c *checkpointer) wrote(n int64) { c.c.Wrote(n) }
-
-// stop ends the checkpointer's goroutine.
-func (c *checkpointer) stop() { c.c.Stop() }

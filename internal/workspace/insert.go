@@ -59,7 +59,7 @@ func (d *DB) insert(ctx context.Context, table string, rows [][]any, trustedJSON
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ck != nil {
-		d.ck.beforeWrite()
+		d.ck.BeforeWrite()
 	}
 	conn, err := d.w.Conn(ctx)
 	if err != nil {
@@ -80,7 +80,7 @@ func (d *DB) insert(ctx context.Context, table string, rows [][]any, trustedJSON
 		return err
 	}
 	if d.ck != nil {
-		d.ck.wrote(written)
+		d.ck.Wrote(written)
 	}
 	return nil
 }

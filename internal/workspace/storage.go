@@ -14,6 +14,7 @@ import (
 
 	"sluice/internal/kql"
 	"sluice/internal/latables"
+	"sluice/internal/walcheck"
 )
 
 // schema is the KQL schema of the six Security tables (the same for every
@@ -52,7 +53,7 @@ type DB struct {
 
 	mu    sync.Mutex // one writer at a time; guards what follows
 	w     *sql.DB    // the writer: one connection
-	ck    *checkpointer
+	ck    *walcheck.Checkpointer
 	stmts stmtCache // the writer connection's prepared INSERTs
 }
 
@@ -135,7 +136,7 @@ func (d *DB) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ck != nil {
-		d.ck.stop()
+		d.ck.Stop()
 		d.ck = nil
 	}
 	d.stmts.close(d.w)
@@ -159,13 +160,13 @@ func (d *DB) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ck != nil {
-		d.ck.beforeWrite()
+		d.ck.BeforeWrite()
 	}
 	ticks := kql.TimeToTicks(cutoff)
 	var total int64
 	defer func() {
 		if d.ck != nil && total > 0 {
-			d.ck.wrote(checkpointBytes) // rows deleted: have the pages written checkpointed
+			d.ck.Wrote(checkpointBytes) // rows deleted: have the pages written checkpointed
 		}
 	}()
 	for _, t := range latables.Tables() {
